@@ -1,0 +1,100 @@
+"""Task heads: mask-based speech enhancement on STFT frames, and utterance-level emotion classification."""
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from merit.config import SEHeadConfig, SERHeadConfig
+from merit.stft import ConvISTFT, ConvSTFT
+
+
+def upsample_to_stft_frames(features: Tensor, num_stft_frames: int) -> Tensor:
+    """20 ms SSL frames -> 10 ms STFT frames by repeating each frame twice: [B, T, D] -> [B, Ts, D].
+
+    The STFT has 1 + N // 160 frames, always a few more than 2T, so the tail repeats the last SSL frame. A gather with
+    index clamp(arange(Ts) // 2, max=T-1) is the smallest exported graph (repeat_interleave exports as a Loop).
+    """
+    t = features.shape[1]
+    idx = torch.div(torch.arange(num_stft_frames, device=features.device), 2, rounding_mode="floor")
+    idx = torch.clamp(idx, max=t - 1)
+    return features.index_select(1, idx)
+
+
+class SEOutput(NamedTuple):
+    enhanced: Tensor  # [B, N] waveform
+    mask: Tensor  # [B, Ts, F] in [0, 1]
+    enhanced_logmag: Tensor  # [B, Ts, F] mask * log1p|X|, what the L1 loss compares
+    noisy_logmag: Tensor  # [B, Ts, F] log1p|X|
+
+
+class SEHead(nn.Module):
+    """features [B, T, D] + noisy waveform [B, N] -> enhanced waveform [B, N].
+
+    [upsampled features ; log1p|X|] -> Linear 256 -> 2-layer BLSTM -> Linear F -> sigmoid mask on log1p|X|;
+    the enhanced magnitude keeps the noisy phase.
+    """
+
+    def __init__(self, in_dim: int, cfg: SEHeadConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.stft = ConvSTFT(cfg.n_fft, cfg.hop_length)
+        self.istft = ConvISTFT(self.stft)
+        f = cfg.num_bins
+        self.proj = nn.Linear(in_dim + f, cfg.linear_dim)
+        self.blstm = nn.LSTM(
+            cfg.linear_dim,
+            cfg.lstm_hidden,
+            num_layers=cfg.lstm_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=cfg.dropout if cfg.lstm_layers > 1 else 0.0,
+        )
+        self.out = nn.Linear(2 * cfg.lstm_hidden, f)
+
+    def forward(self, features: Tensor, waveform: Tensor) -> SEOutput:
+        real, imag = self.stft(waveform)  # [B, F, Ts] each
+        real, imag = real.transpose(1, 2), imag.transpose(1, 2)  # [B, Ts, F]
+        mag = torch.sqrt(real * real + imag * imag + 1e-12)  # [B, Ts, F]
+        noisy_logmag = torch.log1p(mag)
+        up = upsample_to_stft_frames(features, real.shape[1])  # [B, Ts, D]
+        h = self.proj(torch.cat([up, noisy_logmag], dim=-1))  # [B, Ts, 256]
+        h, _ = self.blstm(h)  # [B, Ts, 2H]
+        mask = torch.sigmoid(self.out(h))  # [B, Ts, F]
+        enhanced_logmag = mask * noisy_logmag
+        # |Y| / |X| rescales the noisy complex spectrum: new magnitude, noisy phase, no atan2 in the graph.
+        # exp(x) - 1 rather than expm1: ONNX has no expm1 and the absolute error is ~1e-7.
+        gain = (torch.exp(enhanced_logmag) - 1.0) / mag
+        enhanced = self.istft((real * gain).transpose(1, 2), (imag * gain).transpose(1, 2), waveform.shape[1])
+        return SEOutput(enhanced, mask, enhanced_logmag, noisy_logmag)
+
+
+class AttentiveStatsPooling(nn.Module):
+    """[B, T, D] -> [B, 2D]: attention-weighted mean and standard deviation over frames."""
+
+    def __init__(self, dim: int, attention_dim: int):
+        super().__init__()
+        self.attention = nn.Sequential(nn.Linear(dim, attention_dim), nn.Tanh(), nn.Linear(attention_dim, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        alpha = torch.softmax(self.attention(x), dim=1)  # [B, T, 1]
+        mean = (alpha * x).sum(1)  # [B, D]
+        var = (alpha * x * x).sum(1) - mean * mean
+        std = torch.sqrt(var.clamp(min=1e-6))
+        return torch.cat([mean, std], dim=-1)
+
+
+class SERHead(nn.Module):
+    """features [B, T, D] -> emotion logits [B, C] (C = 4: angry, sad, happy, neutral)."""
+
+    def __init__(self, in_dim: int, cfg: SERHeadConfig):
+        super().__init__()
+        self.pool = AttentiveStatsPooling(in_dim, cfg.attention_dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * in_dim, cfg.mlp_hidden),
+            nn.ReLU(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.mlp_hidden, len(cfg.classes)),
+        )
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.mlp(self.pool(features))
