@@ -76,6 +76,37 @@ def _write_tensor(out_dir: str, file: str, tensor: np.ndarray) -> Dict:
     return {"file": file, "dtype": dtype, "shape": list(tensor.shape)}
 
 
+def write_se_identity_model(out_dir: str) -> str:
+    """A 100-byte graph with the contract's input and only an `enhanced` output (an Identity), and a valid card.
+
+    It lets the Java tests check the error for a graph that lacks `emotion_logits` without committing a second model.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    from merit.export import OPSET, model_card
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["waveform"], ["enhanced"])],
+        "se_identity",
+        [helper.make_tensor_value_info("waveform", TensorProto.FLOAT, ["B", "N"])],
+        [helper.make_tensor_value_info("enhanced", TensorProto.FLOAT, ["B", "N"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="merit.fixtures")
+    onnx.checker.check_model(model)
+    path = os.path.join(out_dir, "se_identity.onnx")
+    onnx.save(model, path)
+    cfg = fixture_config()
+    cfg.name, cfg.kind = "se_identity", "se_only"
+    card = model_card(cfg, path, ["enhanced"], None, data="test graph without emotion_logits")
+    # Classes as the job expects, so that the missing output is the only thing wrong with it.
+    card["classes"] = list(cfg.ser.classes)
+    with open(os.path.join(out_dir, "se_identity.json"), "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+    return path
+
+
 def generate(out_dir: str, first_seed: int = 0) -> Dict:
     cfg = fixture_config()
     inputs = {f"b{b}_n{n}": synthetic_speech(b, n, seed=1000 + i) for i, (b, n) in enumerate(CASES)}
@@ -100,6 +131,7 @@ def generate(out_dir: str, first_seed: int = 0) -> Dict:
             ext = "i64" if arr.dtype == np.int64 else "f32"
             tensors[out_name] = _write_tensor(out_dir, f"{name}.{out_name}.{ext}", arr)
         cases.append({"name": name, "batch": b, "samples": n, "tensors": tensors})
+    write_se_identity_model(out_dir)
     index = {
         "model": os.path.basename(onnx_path),
         "card": os.path.basename(card_path),

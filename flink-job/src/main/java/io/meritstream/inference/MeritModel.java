@@ -1,0 +1,266 @@
+package io.meritstream.inference;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * An exported Sparse MERIT graph (or a baseline) in one ONNX Runtime session, checked against its model card on load.
+ *
+ * <p>The graph contract (DESIGN.md): input {@code waveform} float32 [B, N] at 16 kHz; outputs {@code enhanced} float32
+ * [B, N], {@code emotion_logits} float32 [B, C] and, for models with experts, {@code routing_se} / {@code routing_ser}
+ * int64 [B, T] and {@code gate_se} / {@code gate_ser} float32 [B, T, E]. {@code run} is thread-safe (ORT sessions
+ * are).
+ */
+public final class MeritModel implements AutoCloseable {
+
+    public static final String INPUT = "waveform";
+    public static final String ENHANCED = "enhanced";
+    public static final String EMOTION_LOGITS = "emotion_logits";
+    public static final String ROUTING_SE = "routing_se";
+    public static final String ROUTING_SER = "routing_ser";
+    public static final String GATE_SE = "gate_se";
+    public static final String GATE_SER = "gate_ser";
+    private static final List<String> REQUIRED_OUTPUTS = List.of(ENHANCED, EMOTION_LOGITS);
+    private static final List<String> EXPERT_OUTPUTS = List.of(ROUTING_SE, ROUTING_SER, GATE_SE, GATE_SER);
+
+    /** What the job feeds the model; {@link #load(Path, Expectations, OrtSession.SessionOptions)} checks the card. */
+    public record Expectations(int sampleRate, List<String> classes) {
+        public static final Expectations DEFAULT =
+                new Expectations(16_000, List.of("angry", "sad", "happy", "neutral"));
+
+        public Expectations {
+            classes = List.copyOf(classes);
+        }
+    }
+
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final ModelCard card;
+    private final int expertCount;
+
+    private MeritModel(OrtEnvironment env, OrtSession session, ModelCard card, int expertCount) {
+        this.env = env;
+        this.session = session;
+        this.card = card;
+        this.expertCount = expertCount;
+    }
+
+    /** Loads {@code onnxPath} and the card beside it with the default expectations and session options. */
+    public static MeritModel load(Path onnxPath) throws IOException, OrtException {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            return load(onnxPath, Expectations.DEFAULT, options);
+        }
+    }
+
+    /**
+     * Loads and verifies a model: the file's sha256 against the card, the card's sample rate and classes against
+     * {@code expected}, and the graph's input and outputs against the contract and the card.
+     *
+     * @throws IllegalArgumentException with a message naming the file, the field, and both values, when a check fails
+     */
+    public static MeritModel load(Path onnxPath, Expectations expected, OrtSession.SessionOptions options)
+            throws IOException, OrtException {
+        Path cardPath = ModelCard.besideModel(onnxPath);
+        ModelCard card = ModelCard.read(cardPath);
+        // Hash the bytes ORT will load, so the checked file and the loaded file cannot differ.
+        byte[] bytes = Files.readAllBytes(onnxPath);
+        String actualSha = sha256(bytes);
+        if (!actualSha.equalsIgnoreCase(card.sha256())) {
+            throw new IllegalArgumentException("sha256 mismatch for " + onnxPath + ": card " + cardPath + " says "
+                    + card.sha256() + " but the file hashes to " + actualSha
+                    + " (the model and its card are from different exports)");
+        }
+        if (card.sampleRate() != expected.sampleRate()) {
+            throw new IllegalArgumentException("Model " + card + " expects " + card.sampleRate() + " Hz audio (card "
+                    + cardPath + ") but the job feeds " + expected.sampleRate() + " Hz");
+        }
+        if (!card.classes().equals(expected.classes())) {
+            throw new IllegalArgumentException("Model " + card + " has emotion classes " + card.classes() + " (card "
+                    + cardPath + ") but the job expects " + expected.classes() + " in that order");
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession session = env.createSession(bytes, options);
+        try {
+            int experts = checkGraph(session, card, onnxPath);
+            return new MeritModel(env, session, card, experts);
+        } catch (RuntimeException | OrtException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    /** Checks the graph against the contract and the card; returns the number of experts (0 without routing). */
+    private static int checkGraph(OrtSession session, ModelCard card, Path onnxPath) throws OrtException {
+        Set<String> inputs = session.getInputNames();
+        if (!inputs.equals(Set.of(INPUT))) {
+            throw new IllegalArgumentException(
+                    "Model " + onnxPath + " must have exactly one input '" + INPUT + "', has " + new TreeSet<>(inputs));
+        }
+        Set<String> outputs = session.getOutputNames();
+        for (String required : REQUIRED_OUTPUTS) {
+            if (!outputs.contains(required)) {
+                throw new IllegalArgumentException("Model " + onnxPath + " has no output '" + required + "' (outputs: "
+                        + new TreeSet<>(outputs) + "); the job needs " + REQUIRED_OUTPUTS);
+            }
+        }
+        long expertOutputs = EXPERT_OUTPUTS.stream().filter(outputs::contains).count();
+        if (expertOutputs != 0 && expertOutputs != EXPERT_OUTPUTS.size()) {
+            throw new IllegalArgumentException("Model " + onnxPath + " has only some of the routing outputs "
+                    + EXPERT_OUTPUTS + " (outputs: " + new TreeSet<>(outputs) + "); a model has all or none");
+        }
+        Set<String> cardOutputs = new TreeSet<>(card.outputNames());
+        if (!cardOutputs.equals(new TreeSet<>(outputs))) {
+            throw new IllegalArgumentException("Model card for " + onnxPath + " lists outputs " + cardOutputs
+                    + " but the graph has " + new TreeSet<>(outputs));
+        }
+        if (expertOutputs == 0) {
+            return 0;
+        }
+        NodeInfo gate = session.getOutputInfo().get(GATE_SE);
+        long[] shape = ((TensorInfo) gate.getInfo()).getShape();
+        return (int) shape[shape.length - 1];
+    }
+
+    /**
+     * Runs one padded batch.
+     *
+     * @param waveforms [B][N] 16 kHz samples, every row the same length N >= {@link #minSamples()}
+     * @throws IllegalArgumentException for an empty batch, ragged rows or rows that are too short
+     */
+    public MeritOutput run(float[][] waveforms) throws OrtException {
+        int batch = waveforms.length;
+        if (batch == 0) {
+            throw new IllegalArgumentException("empty batch");
+        }
+        int samples = waveforms[0].length;
+        if (samples < minSamples()) {
+            throw new IllegalArgumentException(
+                    "rows have " + samples + " samples; the model needs at least " + minSamples());
+        }
+        FloatBuffer input = ByteBuffer.allocateDirect(Float.BYTES * batch * samples)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+        for (int b = 0; b < batch; b++) {
+            if (waveforms[b].length != samples) {
+                throw new IllegalArgumentException("row " + b + " has " + waveforms[b].length
+                        + " samples but row 0 has " + samples + "; pad the batch to one length");
+            }
+            input.put(waveforms[b]);
+        }
+        input.rewind();
+        try (OnnxTensor tensor = OnnxTensor.createTensor(env, input, new long[] {batch, samples});
+                OrtSession.Result result = session.run(Map.of(INPUT, tensor))) {
+            float[][] enhanced = floats2d(result, ENHANCED, batch);
+            float[][] logits = floats2d(result, EMOTION_LOGITS, batch);
+            if (expertCount == 0) {
+                return new MeritOutput(enhanced, logits, null, null, null, null);
+            }
+            return new MeritOutput(
+                    enhanced,
+                    logits,
+                    longs2d(result, ROUTING_SE, batch),
+                    longs2d(result, ROUTING_SER, batch),
+                    floats3d(result, GATE_SE, batch, expertCount),
+                    floats3d(result, GATE_SER, batch, expertCount));
+        }
+    }
+
+    private static OnnxTensor tensor(OrtSession.Result result, String name) {
+        OnnxValue value = result.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
+        return (OnnxTensor) value;
+    }
+
+    private static float[][] floats2d(OrtSession.Result result, String name, int batch) {
+        FloatBuffer buf = tensor(result, name).getFloatBuffer();
+        int cols = buf.remaining() / batch;
+        float[][] out = new float[batch][cols];
+        for (float[] row : out) {
+            buf.get(row);
+        }
+        return out;
+    }
+
+    private static long[][] longs2d(OrtSession.Result result, String name, int batch) {
+        LongBuffer buf = tensor(result, name).getLongBuffer();
+        int cols = buf.remaining() / batch;
+        long[][] out = new long[batch][cols];
+        for (long[] row : out) {
+            buf.get(row);
+        }
+        return out;
+    }
+
+    private static float[][][] floats3d(OrtSession.Result result, String name, int batch, int last) {
+        FloatBuffer buf = tensor(result, name).getFloatBuffer();
+        int frames = buf.remaining() / (batch * last);
+        float[][][] out = new float[batch][frames][last];
+        for (float[][] rows : out) {
+            for (float[] row : rows) {
+                buf.get(row);
+            }
+        }
+        return out;
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+
+    public ModelCard card() {
+        return card;
+    }
+
+    /** Name and version from the model card, e.g. {@code sparse_merit_tiny 0.1.0}. */
+    public String version() {
+        return card.name() + " " + card.version();
+    }
+
+    /** Emotion classes in logit order. */
+    public List<String> classes() {
+        return card.classes();
+    }
+
+    /** Experts a gate routes to; 0 for models without experts. */
+    public int expertCount() {
+        return expertCount;
+    }
+
+    /** Shortest input with at least one frame (the conv front end's 400-sample receptive field). */
+    public int minSamples() {
+        return card.minSamples();
+    }
+
+    /** Graph output names, in the card's order. */
+    public List<String> outputNames() {
+        return new ArrayList<>(card.outputNames());
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

@@ -1,0 +1,127 @@
+package io.meritstream.inference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The JSON model card written beside every exported ONNX graph by {@code model/merit/export.py}: what the graph is,
+ * its sha256, the audio it expects and the order of its outputs. Unknown fields are ignored so cards can grow.
+ *
+ * @param name model name, e.g. {@code sparse_merit_tiny}
+ * @param version model version
+ * @param file the ONNX file name the card describes
+ * @param sha256 lower-case hex sha256 of the ONNX file
+ * @param sampleRate input sample rate in Hz (16000)
+ * @param windowSeconds window length the model was trained for
+ * @param hopSeconds hop between windows the model was trained for
+ * @param minSamples shortest input that yields a frame
+ * @param classes emotion classes in the order of the {@code emotion_logits} columns (empty for SE-only models)
+ * @param outputs the graph's outputs, in graph order
+ * @param config the full training config, as JSON text
+ */
+public record ModelCard(
+        String name,
+        String version,
+        String file,
+        String sha256,
+        int sampleRate,
+        double windowSeconds,
+        double hopSeconds,
+        int minSamples,
+        List<String> classes,
+        List<OutputSpec> outputs,
+        String config) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * One graph output.
+     *
+     * @param name output name
+     * @param dtype {@code float32} or {@code int64}
+     * @param shape dimensions: symbolic names ({@code B}, {@code N}, {@code T}) or sizes, as text
+     */
+    public record OutputSpec(String name, String dtype, List<String> shape) {}
+
+    public ModelCard {
+        classes = List.copyOf(classes);
+        outputs = List.copyOf(outputs);
+    }
+
+    /** The card next to {@code model.onnx}: {@code model.json}. */
+    public static Path besideModel(Path onnxPath) {
+        String fileName = onnxPath.getFileName().toString();
+        String stem = fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName;
+        return onnxPath.resolveSibling(stem + ".json");
+    }
+
+    /**
+     * Reads and checks a card.
+     *
+     * @throws IllegalArgumentException when the file is missing, is not JSON, or lacks a field (named in the message)
+     */
+    public static ModelCard read(Path cardPath) throws IOException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(cardPath));
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("Model card not found: " + cardPath
+                    + " (the exporter writes NAME.json beside NAME.onnx; export the model again with merit.export)");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Model card " + cardPath + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("Model card " + cardPath + " must be a JSON object");
+        }
+        List<String> classes = new ArrayList<>();
+        JsonNode classesNode = root.path("classes");
+        if (classesNode.isArray()) {
+            classesNode.forEach(c -> classes.add(c.asText()));
+        }
+        List<OutputSpec> outputs = new ArrayList<>();
+        for (JsonNode o : required(root, "outputs", cardPath)) {
+            List<String> shape = new ArrayList<>();
+            o.path("shape").forEach(d -> shape.add(d.asText()));
+            outputs.add(new OutputSpec(
+                    required(o, "name", cardPath).asText(),
+                    required(o, "dtype", cardPath).asText(),
+                    shape));
+        }
+        return new ModelCard(
+                required(root, "name", cardPath).asText(),
+                required(root, "version", cardPath).asText(),
+                required(root, "file", cardPath).asText(),
+                required(root, "sha256", cardPath).asText(),
+                required(root, "sample_rate", cardPath).asInt(),
+                required(root, "window_seconds", cardPath).asDouble(),
+                required(root, "hop_seconds", cardPath).asDouble(),
+                root.path("min_samples").asInt(400),
+                classes,
+                outputs,
+                root.path("config").toString());
+    }
+
+    private static JsonNode required(JsonNode node, String field, Path cardPath) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw new IllegalArgumentException("Model card " + cardPath + " has no '" + field + "' field");
+        }
+        return value;
+    }
+
+    /** Output names in graph order. */
+    public List<String> outputNames() {
+        return outputs.stream().map(OutputSpec::name).toList();
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + version;
+    }
+}
