@@ -1,0 +1,150 @@
+"""PyTorch eager timings for the tiny config and sparse-vs-dense MoE dispatch ratios (ratios measured in one run).
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m merit.bench [--json] [--reps 10]
+
+ORT-vs-PyTorch is measured from Java (ONNX Runtime is not available to Python here).
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+
+from merit.components import SharedMoE
+from merit.config import MoEConfig, tiny_config
+from merit.factory import build_model
+
+
+def _time_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], reps: int, warmup: int = 2):
+    """Median wall times (ms) of two functions, run alternately so that load from other processes hits both alike."""
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    a, b = [], []
+    for i in range(reps):
+        for fn, out in ((fn_a, a), (fn_b, b)) if i % 2 == 0 else ((fn_b, b), (fn_a, a)):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(a), statistics.median(b)
+
+
+def _routed_input(frames: int, dim: int, agreement: float, generator: torch.Generator) -> torch.Tensor:
+    """[1, frames, dim] where the SE gate's choice is argmax(x[:3]) and the SER gate's argmax(x[3:6]) (see
+    `_steer_gates`); a fraction `agreement` of frames sends both tasks to the same expert, experts evenly used."""
+    x = torch.randn(1, frames, dim, generator=generator) * 0.1
+    se = torch.arange(frames) % 3
+    agree = torch.rand(frames, generator=generator) < agreement
+    ser = torch.where(agree, se, (se + 1 + torch.randint(0, 2, (frames,), generator=generator)) % 3)
+    x[0, torch.arange(frames), se] = 1.0
+    x[0, torch.arange(frames), 3 + ser] = 1.0
+    return x
+
+
+def _steer_gates(moe: SharedMoE) -> None:
+    """Gate logits become 20 * x[offset + e], so routing follows the planted one-hot features of `_routed_input`."""
+    with torch.no_grad():
+        for offset, task in ((0, "se"), (3, "ser")):
+            proj = moe.gates[task].proj
+            proj.weight.zero_()
+            proj.bias.zero_()
+            for e in range(3):
+                proj.weight[e, offset + e] = 20.0
+
+
+def bench_moe(frames: int, in_dim: int, hidden: int, out_dim: int, reps: int) -> List[Dict]:
+    rows = []
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    sparse = SharedMoE(in_dim, out_dim, MoEConfig(expert_hidden=hidden, dispatch="sparse")).eval()
+    dense = SharedMoE(in_dim, out_dim, MoEConfig(expert_hidden=hidden, dispatch="dense")).eval()
+    dense.load_state_dict(sparse.state_dict())
+    _steer_gates(sparse)
+    _steer_gates(dense)
+    for agreement in (0.0, 0.5, 0.9, 1.0):
+        x = _routed_input(frames, in_dim, agreement, g)
+        with torch.no_grad():
+            out = sparse(x)
+            measured_agreement = float((out.gates["se"].routing == out.gates["ser"].routing).float().mean())
+            t_sparse, t_dense = _time_pair(lambda: sparse(x), lambda: dense(x), reps)
+        rows.append(
+            {
+                "frames": frames,
+                "in_dim": in_dim,
+                "hidden": hidden,
+                "gate_agreement": round(measured_agreement, 3),
+                "sparse_ms": round(t_sparse, 3),
+                "dense_ms": round(t_dense, 3),
+                "dense_over_sparse": round(t_dense / t_sparse, 3),
+                # 3 expert passes per frame (dense) vs 2 - agreement (sparse union dispatch), FFN flops only.
+                "ideal_dense_over_sparse": round(3 / (2 - measured_agreement), 3),
+            }
+        )
+    return rows
+
+
+def bench_models(batches: List[int], seconds: float, reps: int) -> List[Dict]:
+    """Whole tiny Sparse MERIT, sparse vs dense dispatch (same weights), eager, per batch of 3 s windows."""
+    torch.manual_seed(0)
+    sparse = build_model(tiny_config("sparse_merit", dispatch="sparse")).eval()
+    dense = build_model(tiny_config("sparse_merit", dispatch="dense")).eval()
+    dense.load_state_dict(sparse.state_dict())
+    rows = []
+    for b in batches:
+        x = torch.randn(b, int(seconds * 16000), generator=torch.Generator().manual_seed(b))
+        with torch.no_grad():
+            t_sparse, t_dense = _time_pair(lambda: sparse(x), lambda: dense(x), reps)
+        rows.append(
+            {
+                "model": "sparse_merit_tiny",
+                "batch": b,
+                "seconds": seconds,
+                "eager_ms": round(t_sparse, 2),
+                "eager_ms_dense_dispatch": round(t_dense, 2),
+                "audio_seconds_per_second": round(b * seconds / (t_sparse / 1000), 1),
+            }
+        )
+    return rows
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog="merit.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--paper-size", action="store_true", help="also time the MoE at WavLM-Large sizes (slow)")
+    args = parser.parse_args(argv)
+    result = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        # Tiny MoE: 5 hidden states x 128 = 640 in, 256 hidden, 128 out; 8 windows of 3 s = 8 x 149 frames.
+        "moe_tiny": bench_moe(8 * 149, 640, 256, 128, 3 * args.reps),
+        "models": bench_models(args.batches, 3.0, args.reps),
+    }
+    if args.paper_size:
+        # Paper MoE: 25 x 1024 = 25,600 in, 4096 hidden, 1024 out; one 3 s window.
+        result["moe_paper"] = bench_moe(149, 25600, 4096, 1024, max(2, args.reps // 5))
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"torch {result['torch']}, {result['threads']} threads, OPENBLAS_NUM_THREADS={result['openblas_threads']}")
+    for key in ("moe_tiny", "moe_paper"):
+        for r in result.get(key, []):
+            print(
+                f"{key}: agreement {r['gate_agreement']:.2f}  sparse {r['sparse_ms']:8.2f} ms  dense {r['dense_ms']:8.2f} ms"
+                f"  dense/sparse {r['dense_over_sparse']:.2f} (ideal {r['ideal_dense_over_sparse']:.2f})"
+            )
+    for r in result["models"]:
+        print(
+            f"{r['model']}: B={r['batch']} x {r['seconds']} s  eager {r['eager_ms']:8.1f} ms"
+            f"  ({r['audio_seconds_per_second']} s of audio per second);"
+            f" dense dispatch {r['eager_ms_dense_dispatch']:8.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
