@@ -108,7 +108,20 @@ def read_checkpoint(path: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # weights_only refuses any non-tensor global (e.g. fairseq/omegaconf configs): retry with inert stand-ins.
+        return _load_tolerant(path)
+
+
+def _load_tolerant(path: str) -> Any:
+    # torch 1.13's torch.load replaces any pickle_module by `pickle` when weights_only is False (fixed in torch 2),
+    # so call the loaders it dispatches to directly; they take the pickle module as given.
+    ser = torch.serialization
+    if not all(hasattr(ser, n) for n in ("_is_zipfile", "_open_zipfile_reader", "_load", "_legacy_load")):
         return torch.load(path, map_location="cpu", pickle_module=_tolerant_pickle)
+    with open(path, "rb") as f:
+        if ser._is_zipfile(f):
+            with ser._open_zipfile_reader(f) as zf:
+                return ser._load(zf, "cpu", _tolerant_pickle, encoding="utf-8")
+        return ser._legacy_load(f, "cpu", _tolerant_pickle, encoding="utf-8")
 
 
 _SAFETENSORS_DTYPES = {
@@ -239,28 +252,51 @@ class KeyMap:
                 return key[len(prefix):]
         return key
 
-    def map(self, key: str) -> Tuple[str, Optional[str], Optional[str]]:
-        """(status, target key, convention); status is MAPPED, IGNORED or UNMAPPED."""
+    def map(self, key: str) -> Tuple[str, Optional[str], Tuple[str, ...]]:
+        """(status, target key, conventions); status is MAPPED, IGNORED or UNMAPPED.
+
+        Every rule is tried, so a key spelled the same in several conventions (fairseq and HF both say
+        `encoder.layer_norm.weight`) counts for each of them; the report can then tell which convention explains the
+        whole file. Rules of different conventions that match one key must agree on its target.
+        """
         bare = self.strip(key)
+        target: Optional[str] = None
+        conventions: List[str] = []
         for rule, rx in self._compiled:
             m = rx.fullmatch(bare)
-            if m:
-                return MAPPED, m.expand(rule.replacement), rule.convention
+            if not m or rule.convention in conventions:
+                continue
+            mapped = m.expand(rule.replacement)
+            if target is None:
+                target = mapped
+            elif mapped != target:
+                raise ValueError(f"key map rules disagree on {key!r}: {target!r} vs {mapped!r} ({rule.convention})")
+            conventions.append(rule.convention)
+        if target is not None:
+            return MAPPED, target, tuple(conventions)
         if any(rx.fullmatch(bare) for rx in self._ignore) or any(rx.fullmatch(key) for rx in self._ignore):
-            return IGNORED, None, None
-        return UNMAPPED, None, None
+            return IGNORED, None, ()
+        return UNMAPPED, None, ()
 
 
 @dataclass
 class LoadReport:
     source: str
     loaded: List[Tuple[str, str]] = field(default_factory=list)  # (source key, target key)
-    conventions: Dict[str, int] = field(default_factory=dict)  # convention -> number of keys it mapped
+    conventions: Dict[str, int] = field(default_factory=dict)  # convention -> number of loaded keys it explains
     ignored: List[str] = field(default_factory=list)
     unmapped: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
     duplicates: Dict[str, List[str]] = field(default_factory=dict)  # target key -> source keys that all map to it
     shape_mismatches: List[Tuple[str, str, Tuple[int, ...], Tuple[int, ...]]] = field(default_factory=list)
+
+    @property
+    def convention(self) -> Optional[str]:
+        """The first convention that explains every loaded key (None for an empty or mixed file)."""
+        for name, count in self.conventions.items():
+            if self.loaded and count == len(self.loaded):
+                return name
+        return None
 
     @property
     def ok(self) -> bool:
@@ -299,7 +335,7 @@ def map_state_dict(
     mapped: Dict[str, Tensor] = {}
     origin: Dict[str, str] = {}
     for key, value in state.items():
-        status, target, convention = keymap.map(key)
+        status, target, conventions = keymap.map(key)
         if status == IGNORED:
             report.ignored.append(key)
             continue
@@ -318,7 +354,8 @@ def map_state_dict(
         mapped[target] = value
         origin[target] = key
         report.loaded.append((key, target))
-        report.conventions[convention] = report.conventions.get(convention, 0) + 1
+        for convention in conventions:
+            report.conventions[convention] = report.conventions.get(convention, 0) + 1
     report.missing = [k for k in target_shapes if k not in mapped and k not in report.duplicates]
     return mapped, report
 

@@ -139,8 +139,7 @@ TORCHAUDIO_SSL_KEYMAP = KeyMap(
         Rule("fairseq", _L + r"fc1\." + _P, _T + r"feed_forward.intermediate_dense.\2"),
         Rule("fairseq", _L + r"fc2\." + _P, _T + r"feed_forward.output_dense.\2"),
         Rule("fairseq", _L + r"final_layer_norm\." + _P, _T + r"final_layer_norm.\2"),
-        # HuggingFace Wav2Vec2Model / HubertModel (prefixes wav2vec2. / hubert. stripped). Its conv-layer names equal
-        # torchaudio's, so this rule also covers torchaudio state dicts.
+        # HuggingFace Wav2Vec2Model / HubertModel (prefixes wav2vec2. / hubert. stripped).
         Rule("huggingface", r"(feature_extractor\.conv_layers\.\d+\.(?:conv|layer_norm)\.(?:weight|bias))", r"\1"),
         Rule("huggingface", r"feature_projection\.(layer_norm|projection)\." + _P, r"encoder.feature_projection.\1.\2"),
         Rule("huggingface", r"encoder\.pos_conv_embed\.conv\.(weight_g|weight_v|bias)",
@@ -155,6 +154,7 @@ TORCHAUDIO_SSL_KEYMAP = KeyMap(
         Rule("huggingface", _L + r"feed_forward\.(intermediate_dense|output_dense)\." + _P, _T + r"feed_forward.\2.\3"),
         Rule("huggingface", _L + r"final_layer_norm\." + _P, _T + r"final_layer_norm.\2"),
         # torchaudio's own names (e.g. a torchaudio pipeline bundle's state dict, or our own saved backbone).
+        Rule("torchaudio", r"(feature_extractor\.conv_layers\.\d+\.(?:conv|layer_norm)\.(?:weight|bias))", r"\1"),
         Rule("torchaudio", r"(encoder\.feature_projection\.(?:layer_norm|projection)\.(?:weight|bias))", r"\1"),
         Rule("torchaudio", r"(encoder\.transformer\.pos_conv_embed\.conv\.(?:weight_g|weight_v|bias))", r"\1"),
         Rule("torchaudio", r"(encoder\.transformer\.layer_norm\.(?:weight|bias))", r"\1"),

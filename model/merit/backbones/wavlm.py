@@ -413,6 +413,7 @@ WAVLM_KEYMAP = KeyMap(
              r"encoder.pos_conv.0.weight_g"),
         Rule("huggingface", r"encoder\.pos_conv_embed\.conv\.parametrizations\.weight\.original1",
              r"encoder.pos_conv.0.weight_v"),
+        Rule("huggingface", r"encoder\.layer_norm\." + _P, r"encoder.layer_norm.\1"),
         Rule("huggingface", _L + r"attention\.((?:[qkv]|out)_proj)\." + _P, r"encoder.layers.\1.self_attn.\2.\3"),
         Rule("huggingface", _L + r"attention\.gru_rel_pos_linear\." + _P, r"encoder.layers.\1.self_attn.grep_linear.\2"),
         Rule("huggingface", _L + r"attention\.gru_rel_pos_const", r"encoder.layers.\1.self_attn.grep_a"),
@@ -442,18 +443,22 @@ def _validate_wavlm(arch: WavLMArch, raw: Any, path: str) -> None:
                                                                                         "config.json"))
 
 
+def wavlm_keymap(extractor_mode: str = "layer_norm") -> KeyMap:
+    """WAVLM_KEYMAP for the given extractor mode.
+
+    HF calls every conv-block norm `conv_layers.N.layer_norm`; here (as in unilm) the LayerNorm of "layer_norm" mode
+    sits at index 2.1 but the single GroupNorm of "default" mode at conv_layers.0.2, so that one rule changes.
+    """
+    if extractor_mode == "layer_norm":
+        return WAVLM_KEYMAP
+    group_norm = Rule("huggingface", r"feature_extractor\.conv_layers\.0\.layer_norm\." + _P,
+                      r"feature_extractor.conv_layers.0.2.\1")
+    rules = [group_norm if "conv_layers\\.(\\d+)\\.layer_norm" in r.pattern else r for r in WAVLM_KEYMAP.rules]
+    return KeyMap(rules=rules, ignore=WAVLM_KEYMAP.ignore, strip_prefixes=WAVLM_KEYMAP.strip_prefixes)
+
+
 def load_wavlm_checkpoint(model: WavLM, path: str, strict: bool = True) -> LoadReport:
-    # The GroupNorm block of "default" mode is keyed conv_layers.0.2 in both unilm and our module, but HF calls it
-    # conv_layers.0.layer_norm like the LayerNorm blocks: point that one rule at index 2 in default mode.
-    keymap = WAVLM_KEYMAP
-    if model.arch.extractor_mode == "default":
-        keymap = KeyMap(
-            rules=[Rule("huggingface", r"feature_extractor\.conv_layers\.0\.layer_norm\." + _P,
-                        r"feature_extractor.conv_layers.0.2.\1")] + list(WAVLM_KEYMAP.rules),
-            ignore=WAVLM_KEYMAP.ignore,
-            strip_prefixes=WAVLM_KEYMAP.strip_prefixes,
-        )
-    return load_checkpoint_file(model, path, keymap, strict=strict,
+    return load_checkpoint_file(model, path, wavlm_keymap(model.arch.extractor_mode), strict=strict,
                                 validate=lambda raw, p: _validate_wavlm(model.arch, raw, p))
 
 
