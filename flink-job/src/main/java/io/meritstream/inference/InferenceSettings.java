@@ -1,0 +1,37 @@
+package io.meritstream.inference;
+
+import java.io.Serializable;
+
+/**
+ * Validated inference settings, as {@code io.meritstream.job.InferenceOptions#settings} reads them from the job
+ * configuration. Serializable: it travels with the inference function.
+ *
+ * @param model which model session to use
+ * @param batchMax most windows per model call
+ * @param batchTimeoutMs longest a window waits for its batch to fill before a smaller batch runs
+ * @param asyncCapacity most windows in flight per subtask (waiting or running); beyond it the operator back-pressures
+ * @param asyncTimeoutMs longest a window may take from arrival at the operator to its result; then it fails
+ */
+public record InferenceSettings(
+        ModelSpec model, int batchMax, long batchTimeoutMs, int asyncCapacity, long asyncTimeoutMs)
+        implements Serializable {
+
+    public InferenceSettings {
+        if (model == null) {
+            throw new IllegalArgumentException("model spec must not be null");
+        }
+        if (batchMax < 1) {
+            throw new IllegalArgumentException("batchMax must be >= 1, got " + batchMax);
+        }
+        if (batchTimeoutMs < 0) {
+            throw new IllegalArgumentException("batchTimeoutMs must be >= 0, got " + batchTimeoutMs);
+        }
+        if (asyncCapacity < batchMax) {
+            throw new IllegalArgumentException(
+                    "asyncCapacity (" + asyncCapacity + ") must be >= batchMax (" + batchMax + ")");
+        }
+        if (asyncTimeoutMs < 1) {
+            throw new IllegalArgumentException("asyncTimeoutMs must be >= 1, got " + asyncTimeoutMs);
+        }
+    }
+}

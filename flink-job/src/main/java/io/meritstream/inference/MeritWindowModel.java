@@ -1,0 +1,62 @@
+package io.meritstream.inference;
+
+import java.util.List;
+
+/**
+ * {@link MeritModel} seen through the batcher's {@link WindowModel} seam. The gate probabilities stay behind: the job
+ * reports routing as per-expert frame counts, which the routing outputs give exactly.
+ */
+public final class MeritWindowModel implements WindowModel {
+    private final MeritModel model;
+    private final InferenceDevice device;
+
+    public MeritWindowModel(MeritModel model, InferenceDevice device) {
+        this.model = model;
+        this.device = device;
+    }
+
+    @Override
+    public BatchOutput run(float[][] batch) throws Exception {
+        MeritOutput out = model.run(batch);
+        return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
+    }
+
+    @Override
+    public List<String> classes() {
+        return model.classes();
+    }
+
+    @Override
+    public int expertCount() {
+        return model.expertCount();
+    }
+
+    @Override
+    public String version() {
+        return model.card().toString();
+    }
+
+    @Override
+    public int minSamples() {
+        return model.minSamples();
+    }
+
+    /** The device the session actually runs on (the CPU after a fallback). */
+    public InferenceDevice device() {
+        return device;
+    }
+
+    public MeritModel model() {
+        return model;
+    }
+
+    @Override
+    public void close() throws Exception {
+        model.close();
+    }
+
+    @Override
+    public String toString() {
+        return version() + " on " + device;
+    }
+}

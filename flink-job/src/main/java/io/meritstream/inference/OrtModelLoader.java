@@ -1,0 +1,138 @@
+package io.meritstream.inference;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import io.meritstream.job.InferenceOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens a {@link MeritModel} in ONNX Runtime for a {@link ModelSpec}: resolves the device against the execution
+ * providers this ONNX Runtime build offers, sets the thread pools, and loads the model by path or, without a path, the
+ * default model from the classpath.
+ */
+public final class OrtModelLoader implements ModelLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(OrtModelLoader.class);
+
+    /** Classpath resource of the default model; its card is {@link #DEFAULT_MODEL_CARD_RESOURCE}. */
+    public static final String DEFAULT_MODEL_RESOURCE = "/models/merit-sparse.onnx";
+
+    public static final String DEFAULT_MODEL_CARD_RESOURCE = "/models/merit-sparse.json";
+
+    private final transient Supplier<Set<String>> providers;
+
+    /** The loader the job uses: asks ONNX Runtime which execution providers it has. */
+    public OrtModelLoader() {
+        this(null);
+    }
+
+    /** For tests: pretends ONNX Runtime offers {@code providers} (names as {@code OrtProvider.getName()}). */
+    OrtModelLoader(Supplier<Set<String>> providers) {
+        this.providers = providers;
+    }
+
+    /** Execution providers of the ONNX Runtime build in this JVM, e.g. {@code [CPUExecutionProvider]}. */
+    public static Set<String> availableProviders() {
+        return OrtEnvironment.getAvailableProviders().stream()
+                .map(OrtProvider::getName)
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    /** Whether this JVM's ONNX Runtime can run on CUDA (the onnxruntime_gpu artifact; says nothing about a GPU). */
+    public static boolean cudaProviderAvailable() {
+        return availableProviders().contains(InferenceDevice.CUDA_PROVIDER);
+    }
+
+    @Override
+    public WindowModel load(ModelSpec spec) throws Exception {
+        Set<String> available = providers == null ? availableProviders() : providers.get();
+        InferenceDevice device = spec.device()
+                .resolve(available, spec.deviceFallback(), InferenceOptions.DEVICE_FALLBACK.key(), LOG::warn);
+        if (spec.usesDefaultModel()) {
+            return loadDefault(spec, device);
+        }
+        Path path = Path.of(spec.modelPath());
+        if (!Files.isRegularFile(path)) {
+            throw new NoSuchFileException(
+                    path.toAbsolutePath().toString(),
+                    null,
+                    "model file named by option '" + InferenceOptions.MODEL_PATH.key()
+                            + "' does not exist or is not a file");
+        }
+        return open(path, spec, device);
+    }
+
+    private WindowModel open(Path onnx, ModelSpec spec, InferenceDevice device) throws IOException, OrtException {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            if (spec.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(spec.intraOpThreads());
+            }
+            if (spec.interOpThreads() > 0) {
+                options.setInterOpNumThreads(spec.interOpThreads());
+            }
+            if (device.isCuda()) {
+                try {
+                    options.addCUDA(device.cudaDevice());
+                } catch (OrtException e) {
+                    // The provider is compiled in but cannot start: no driver, no such device, missing CUDA/cuDNN.
+                    String why = "CUDA device " + device.cudaDevice() + " (option '" + InferenceOptions.DEVICE.key()
+                            + "' = " + spec.device() + ") could not be started: " + e.getMessage();
+                    if (!spec.deviceFallback()) {
+                        throw new IllegalStateException(
+                                why + ". Set '" + InferenceOptions.DEVICE_FALLBACK.key()
+                                        + ": true' to run on the CPU instead.",
+                                e);
+                    }
+                    LOG.warn(
+                            "{}; running on the CPU because '{}' is true.",
+                            why,
+                            InferenceOptions.DEVICE_FALLBACK.key());
+                    return open(onnx, spec, InferenceDevice.CPU);
+                }
+            }
+            MeritModel model = MeritModel.load(onnx, MeritModel.Expectations.DEFAULT, options);
+            return new MeritWindowModel(model, device);
+        }
+    }
+
+    private WindowModel loadDefault(ModelSpec spec, InferenceDevice device) throws IOException, OrtException {
+        // MeritModel verifies a file against the card beside it, so the two resources go to a temporary directory;
+        // the model's bytes are in the session once it is loaded and the copies are deleted.
+        Path dir = Files.createTempDirectory("merit-default-model");
+        Path onnx = dir.resolve("merit-sparse.onnx");
+        Path card = dir.resolve("merit-sparse.json");
+        try {
+            copyResource(DEFAULT_MODEL_RESOURCE, onnx);
+            copyResource(DEFAULT_MODEL_CARD_RESOURCE, card);
+            return open(onnx, spec, device);
+        } finally {
+            Files.deleteIfExists(onnx);
+            Files.deleteIfExists(card);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static void copyResource(String resource, Path target) throws IOException {
+        try (InputStream in = OrtModelLoader.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("No model configured and no default model packaged: option '"
+                        + InferenceOptions.MODEL_PATH.key() + "' is not set and the classpath resource " + resource
+                        + " is missing. The trained default model is packaged into the job jar by the training"
+                        + " issue; until it is, set '" + InferenceOptions.MODEL_PATH.key()
+                        + "' to an exported .onnx with its .json model card beside it.");
+            }
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}
