@@ -25,7 +25,7 @@ import numpy as np
 
 from .audio import EMOTIONS, write_wav
 from .mix import mix, write_manifest
-from .noise import NOISE_TYPES, SEEN_NOISE, UNSEEN_NOISE, make_noise
+from .noise import SEEN_NOISE, UNSEEN_NOISE, make_noise, prewarm_babble
 from .prosody import Prosody, sample_prosody
 from .sentences import texts
 from .tts import synthesize
@@ -132,6 +132,7 @@ def generate(out: str, seed: int, per_class: dict[str, int], train_snr=(-6.0, 12
         for kind in ("clean", "noisy"):
             os.makedirs(os.path.join(out, kind, split), exist_ok=True)
     jobs = plan(seed, per_class, train_snr, train_mixtures)
+    prewarm_babble({j["split"] for j in jobs for m in j["mixtures"] if m["noise"] == "babble"}, workers)
     prog = Progress(len(jobs), "corpus", every_s=2.0 if progress else float("inf"),
                     stream=sys.stderr if progress else open(os.devnull, "w"))
     results = []

@@ -97,13 +97,14 @@ def _gate(n, on_s, off_s, rng):
     return (((np.arange(n) + phase) % period) < int(on_s * SR)).astype(float)
 
 
-def tones(n, rng):
+def tones(n, rng, kinds=None):
     """Modulated tones and rings: one or two of ringback (440+480 Hz, 2 s on / 4 s off), busy (480+620 Hz, 0.5/0.5),
     a trilling phone bell (two tones amplitude-modulated at 20 Hz), a siren-like FM sweep, DTMF-like beeps; plus hiss so
     the gaps are not digital silence."""
     t = np.arange(n) / SR
     x = np.zeros(n)
-    kinds = rng.choice(["ringback", "busy", "bell", "siren", "dtmf"], size=rng.integers(1, 3), replace=False)
+    if kinds is None:
+        kinds = rng.choice(["ringback", "busy", "bell", "siren", "dtmf"], size=rng.integers(1, 3), replace=False)
     for k in kinds:
         if k == "ringback":
             y = (np.sin(2 * np.pi * 440 * t) + np.sin(2 * np.pi * 480 * t)) * _gate(n, 2.0, 4.0, rng)
@@ -185,31 +186,67 @@ def music(n, rng):
 
 
 # ---------------------------------------------------------------- babble
-BABBLE_POOL_SIZE = 40
+BABBLE_POOL_SIZE = 32
+
+
+def _pool_key(split: str) -> str:
+    """Train babble has its own voices and texts; dev and test share the held-out pool."""
+    return "train" if split == "train" else "heldout"
 
 
 @functools.lru_cache(maxsize=None)
 def babble_pool(split: str) -> tuple[tuple[str, str, str], ...]:
     """The fixed list of (speaker id, emotion, text) utterances babble is built from for `split` (fixed seed: the
-    same pool in every corpus, so a worker can synthesise an item lazily and cache it without breaking determinism)."""
+    same pool in every corpus, so any process can synthesise an item and cache it without breaking determinism)."""
+    from .audio import EMOTIONS
     from .sentences import texts
     from .voices import BABBLE_VOICES
-    from .audio import EMOTIONS
-    rng = np.random.default_rng(12345 + ("train", "dev", "test").index(split))
-    voices_ = BABBLE_VOICES[split]
-    pool_texts = texts("train" if split == "train" else "dev")
+    key = _pool_key(split)
+    rng = np.random.default_rng(12345 if key == "train" else 54321)
+    voices_ = BABBLE_VOICES["train" if key == "train" else "test"]
+    pool_texts = texts("train" if key == "train" else "dev")
     return tuple((voices_[i % len(voices_)], str(rng.choice(EMOTIONS)), str(rng.choice(pool_texts)))
                  for i in range(BABBLE_POOL_SIZE))
 
 
-@functools.lru_cache(maxsize=BABBLE_POOL_SIZE * 3)
-def _babble_item(split: str, index: int) -> np.ndarray:
+_BABBLE_CACHE: dict[tuple[str, int], np.ndarray] = {}
+
+
+def _synth_babble_item(key: str, index: int) -> np.ndarray:
     from .prosody import sample_prosody
     from .tts import synthesize
     from .voices import speaker_from_id
-    sid, emo, text = babble_pool(split)[index]
+    sid, emo, text = babble_pool("train" if key == "train" else "test")[index]
     p = sample_prosody(emo, np.random.default_rng(index))
     return synthesize(speaker_from_id(sid), text, p)
+
+
+def _babble_item(split: str, index: int) -> np.ndarray:
+    key = _pool_key(split)
+    if (key, index) not in _BABBLE_CACHE:
+        _BABBLE_CACHE[(key, index)] = _synth_babble_item(key, index)
+    return _BABBLE_CACHE[(key, index)]
+
+
+def _synth_star(a):
+    return a, _synth_babble_item(*a)
+
+
+def prewarm_babble(splits, workers: int = 1) -> None:
+    """Synthesises the babble pools of `splits` now (in parallel with `workers` processes), so that processes forked
+    afterwards inherit them instead of each synthesising the same utterances again."""
+    todo = [(k, i) for k in sorted({_pool_key(s) for s in splits}) for i in range(BABBLE_POOL_SIZE)
+            if (k, i) not in _BABBLE_CACHE]
+    if not todo:
+        return
+    if workers <= 1:
+        for a in todo:
+            _BABBLE_CACHE[a] = _synth_babble_item(*a)
+        return
+    import multiprocessing as mp
+    with mp.get_context("fork").Pool(workers) as pool:
+        for a, x in pool.imap_unordered(_synth_star, todo, chunksize=4):
+            _BABBLE_CACHE[a] = x
 
 
 def babble(n, rng, split: str = "train"):
