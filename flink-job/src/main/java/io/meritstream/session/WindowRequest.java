@@ -1,0 +1,89 @@
+package io.meritstream.session;
+
+import io.meritstream.avro.WindowFlag;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One analysis window of one channel: the output of the {@link SessionWindower} and the input of inference. A Flink
+ * POJO (public fields, no-arg constructor).
+ *
+ * <p>Timeline: sample {@code p} of a channel is the {@code p}-th sample at 16 kHz after the channel's first frame
+ * (frame seq 0), gap-filled silence included. Window {@code k} covers {@code [startSample, startSample + samples.length)}
+ * and consecutive windows start {@link #hopSamples} apart, so the audio new in a window is its last {@code hopSamples}
+ * (the whole window for the first one when it is not emitted early). Positions before 0 (early first windows) and from
+ * {@link #validSamples} on (the final window) are zeros, not audio.
+ */
+public class WindowRequest {
+    public String sessionId;
+    public String channel;
+    /** Window number within (sessionId, channel), from 0, without holes. */
+    public long windowIndex;
+    /** Timeline position of {@code samples[0]}; negative for early windows that are left-padded with zeros. */
+    public long startSample;
+    /** Distance in samples from this window's start to the next one's. */
+    public int hopSamples;
+    /** The window's samples at 16 kHz, always the configured window length. */
+    public float[] samples;
+    /**
+     * Samples from the window start up to the end of the channel's timeline: the window length except on a final window
+     * that ends before the window does, where the samples from here on are zero padding.
+     */
+    public int validSamples;
+    /** True on the channel's last window (end of stream or idle timeout); analytics closes the channel on it. */
+    public boolean finalWindow;
+    /** Conditions of this window; never null, no duplicates. */
+    public WindowFlag[] flags = new WindowFlag[0];
+    /** Arrival time at the job of the newest frame in the window, epoch ms: the start of end-to-end latency. */
+    public long lastArrivalMs;
+    /**
+     * Capture time of timeline position 0, epoch ms, from the first frame's timestamp; a window's audio was captured at
+     * {@code streamStartMs + startSample / 16}.
+     */
+    public long streamStartMs;
+
+    public WindowRequest() {}
+
+    public boolean hasFlag(WindowFlag flag) {
+        for (WindowFlag f : flags) {
+            if (f == flag) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public String streamKey() {
+        return sessionId + "/" + channel;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof WindowRequest other)) {
+            return false;
+        }
+        return windowIndex == other.windowIndex
+                && startSample == other.startSample
+                && hopSamples == other.hopSamples
+                && validSamples == other.validSamples
+                && finalWindow == other.finalWindow
+                && lastArrivalMs == other.lastArrivalMs
+                && streamStartMs == other.streamStartMs
+                && Objects.equals(sessionId, other.sessionId)
+                && Objects.equals(channel, other.channel)
+                && Arrays.equals(samples, other.samples)
+                && Arrays.equals(flags, other.flags);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(sessionId, channel, windowIndex);
+    }
+
+    @Override
+    public String toString() {
+        return "WindowRequest{" + streamKey() + " #" + windowIndex + " start=" + startSample + " valid=" + validSamples
+                + "/" + (samples == null ? 0 : samples.length) + " flags=" + Arrays.toString(flags)
+                + (finalWindow ? " FINAL" : "") + "}";
+    }
+}

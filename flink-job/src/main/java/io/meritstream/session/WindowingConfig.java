@@ -1,0 +1,256 @@
+package io.meritstream.session;
+
+import io.meritstream.ingest.DecodedFrame;
+import java.io.Serializable;
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.ReadableConfig;
+
+/**
+ * Settings of the per-channel {@link SessionWindower}, validated when built: a bad value fails at job start-up with a
+ * message naming the option, never later on data.
+ *
+ * <p>Windows are measured in samples of the 16 kHz timeline; the {@link Duration} setters convert and reject durations
+ * that are not a whole number of samples.
+ */
+public final class WindowingConfig implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public static final ConfigOption<Duration> WINDOW = ConfigOptions.key("windowing.window")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(3))
+            .withDescription("Length of the audio window the model sees.");
+    public static final ConfigOption<Duration> HOP = ConfigOptions.key("windowing.hop")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(1))
+            .withDescription("Distance between the starts of consecutive windows; at most the window length.");
+    public static final ConfigOption<Boolean> EARLY_FIRST_WINDOW = ConfigOptions.key("windowing.early-first-window")
+            .booleanType()
+            .defaultValue(true)
+            .withDescription("Emit windows from the first hop of audio on, left-padded with zeros (flag PADDED_START),"
+                    + " so that the first result comes after one hop instead of one window.");
+    public static final ConfigOption<Integer> REORDER_MAX_FRAMES = ConfigOptions.key("windowing.reorder.max-frames")
+            .intType()
+            .defaultValue(50)
+            .withDescription("Out-of-order frames held per channel while waiting for a missing one; when more"
+                    + " arrive, the missing frames are filled with silence (flag GAP_FILLED). 0 disables reordering.");
+    public static final ConfigOption<Duration> REORDER_EOS_WAIT = ConfigOptions.key("windowing.reorder.eos-wait")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(2))
+            .withDescription("How long an end-of-stream frame that overtook earlier frames waits for them before the"
+                    + " channel is closed with the missing frames filled with silence.");
+    public static final ConfigOption<Duration> IDLE_TIMEOUT = ConfigOptions.key("windowing.idle-timeout")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(30))
+            .withDescription("Processing time without frames after which a channel is closed as abandoned"
+                    + " (flag IDLE_TIMEOUT).");
+    public static final ConfigOption<Duration> STATE_TTL = ConfigOptions.key("windowing.state-ttl")
+            .durationType()
+            .defaultValue(Duration.ofHours(1))
+            .withDescription("Backstop: per-channel state not written for this long is dropped even if no timer"
+                    + " closed the channel. Must exceed the idle timeout.");
+
+    private final int windowSamples;
+    private final int hopSamples;
+    private final boolean earlyFirstWindow;
+    private final int reorderMaxFrames;
+    private final long reorderEosWaitMs;
+    private final long idleTimeoutMs;
+    private final long stateTtlMs;
+
+    private WindowingConfig(Builder b) {
+        this.windowSamples = b.windowSamples;
+        this.hopSamples = b.hopSamples;
+        this.earlyFirstWindow = b.earlyFirstWindow;
+        this.reorderMaxFrames = b.reorderMaxFrames;
+        this.reorderEosWaitMs = b.reorderEosWait.toMillis();
+        this.idleTimeoutMs = b.idleTimeout.toMillis();
+        this.stateTtlMs = b.stateTtl.toMillis();
+    }
+
+    /** Window 3 s, hop 1 s, early first window, 50 frames of reordering, idle timeout 30 s, state TTL 1 h. */
+    public static WindowingConfig defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Reads the {@code windowing.*} options; unset ones keep their defaults. */
+    public static WindowingConfig fromConfiguration(ReadableConfig config) {
+        return builder()
+                .window(config.get(WINDOW))
+                .hop(config.get(HOP))
+                .earlyFirstWindow(config.get(EARLY_FIRST_WINDOW))
+                .reorderMaxFrames(config.get(REORDER_MAX_FRAMES))
+                .reorderEosWait(config.get(REORDER_EOS_WAIT))
+                .idleTimeout(config.get(IDLE_TIMEOUT))
+                .stateTtl(config.get(STATE_TTL))
+                .build();
+    }
+
+    public int windowSamples() {
+        return windowSamples;
+    }
+
+    public int hopSamples() {
+        return hopSamples;
+    }
+
+    public boolean earlyFirstWindow() {
+        return earlyFirstWindow;
+    }
+
+    public int reorderMaxFrames() {
+        return reorderMaxFrames;
+    }
+
+    public long reorderEosWaitMs() {
+        return reorderEosWaitMs;
+    }
+
+    public long idleTimeoutMs() {
+        return idleTimeoutMs;
+    }
+
+    public long stateTtlMs() {
+        return stateTtlMs;
+    }
+
+    /**
+     * Timeline position of window {@code index}'s first sample. With the early first window, window 0 ends after one hop
+     * of audio, so it starts {@code window - hop} samples before the timeline's origin (that part is zeros).
+     */
+    public long windowStart(long index) {
+        long origin = earlyFirstWindow ? (long) hopSamples - windowSamples : 0;
+        return origin + index * hopSamples;
+    }
+
+    @Override
+    public String toString() {
+        return "WindowingConfig{windowSamples=" + windowSamples + ", hopSamples=" + hopSamples + ", earlyFirstWindow="
+                + earlyFirstWindow + ", reorderMaxFrames=" + reorderMaxFrames + ", reorderEosWaitMs="
+                + reorderEosWaitMs + ", idleTimeoutMs=" + idleTimeoutMs + ", stateTtlMs=" + stateTtlMs + "}";
+    }
+
+    /** Collects settings; {@link #build()} validates them together. */
+    public static final class Builder {
+        private int windowSamples = toSamples(WINDOW, WINDOW.defaultValue());
+        private int hopSamples = toSamples(HOP, HOP.defaultValue());
+        private boolean earlyFirstWindow = EARLY_FIRST_WINDOW.defaultValue();
+        private int reorderMaxFrames = REORDER_MAX_FRAMES.defaultValue();
+        private Duration reorderEosWait = REORDER_EOS_WAIT.defaultValue();
+        private Duration idleTimeout = IDLE_TIMEOUT.defaultValue();
+        private Duration stateTtl = STATE_TTL.defaultValue();
+
+        private Builder() {}
+
+        public Builder window(Duration window) {
+            this.windowSamples = toSamples(WINDOW, window);
+            return this;
+        }
+
+        public Builder windowSamples(int samples) {
+            this.windowSamples = samples;
+            return this;
+        }
+
+        public Builder hop(Duration hop) {
+            this.hopSamples = toSamples(HOP, hop);
+            return this;
+        }
+
+        public Builder hopSamples(int samples) {
+            this.hopSamples = samples;
+            return this;
+        }
+
+        public Builder earlyFirstWindow(boolean early) {
+            this.earlyFirstWindow = early;
+            return this;
+        }
+
+        public Builder reorderMaxFrames(int frames) {
+            this.reorderMaxFrames = frames;
+            return this;
+        }
+
+        public Builder reorderEosWait(Duration wait) {
+            this.reorderEosWait = wait;
+            return this;
+        }
+
+        public Builder idleTimeout(Duration timeout) {
+            this.idleTimeout = timeout;
+            return this;
+        }
+
+        public Builder stateTtl(Duration ttl) {
+            this.stateTtl = ttl;
+            return this;
+        }
+
+        public WindowingConfig build() {
+            require(windowSamples > 0, WINDOW, windowSamples + " samples", "must be positive");
+            require(hopSamples > 0, HOP, hopSamples + " samples", "must be positive");
+            require(
+                    hopSamples <= windowSamples,
+                    HOP,
+                    hopSamples + " samples",
+                    "must not exceed " + WINDOW.key() + " (" + windowSamples + " samples): audio between windows"
+                            + " would never be analysed");
+            require(reorderMaxFrames >= 0, REORDER_MAX_FRAMES, reorderMaxFrames, "must be 0 or more");
+            requirePositiveMillis(REORDER_EOS_WAIT, reorderEosWait);
+            requirePositiveMillis(IDLE_TIMEOUT, idleTimeout);
+            requirePositiveMillis(STATE_TTL, stateTtl);
+            require(
+                    reorderEosWait.compareTo(idleTimeout) <= 0,
+                    REORDER_EOS_WAIT,
+                    reorderEosWait,
+                    "must not exceed " + IDLE_TIMEOUT.key() + " (" + idleTimeout + ")");
+            require(
+                    stateTtl.compareTo(idleTimeout) > 0,
+                    STATE_TTL,
+                    stateTtl,
+                    "must exceed " + IDLE_TIMEOUT.key() + " (" + idleTimeout + "), or state would expire before the"
+                            + " idle timer closes the channel and its last window would be lost");
+            return new WindowingConfig(this);
+        }
+
+        private static void requirePositiveMillis(ConfigOption<Duration> option, Duration value) {
+            require(value != null, option, null, "must be set");
+            require(value.toMillis() > 0, option, value, "must be at least 1 ms");
+        }
+    }
+
+    private static int toSamples(ConfigOption<Duration> option, Duration duration) {
+        require(duration != null, option, null, "must be set");
+        require(!duration.isNegative() && !duration.isZero(), option, duration, "must be positive");
+        long nanosTimesRate;
+        try {
+            nanosTimesRate = Math.multiplyExact(duration.toNanos(), (long) DecodedFrame.SAMPLE_RATE);
+        } catch (ArithmeticException e) {
+            throw invalid(option, duration, "is too long");
+        }
+        require(
+                nanosTimesRate % 1_000_000_000L == 0,
+                option,
+                duration,
+                "must be a whole number of samples at " + DecodedFrame.SAMPLE_RATE + " Hz (a multiple of 62.5 µs)");
+        long samples = nanosTimesRate / 1_000_000_000L;
+        require(samples <= Integer.MAX_VALUE, option, duration, "is too long");
+        return (int) samples;
+    }
+
+    private static void require(boolean ok, ConfigOption<?> option, Object value, String rule) {
+        if (!ok) {
+            throw invalid(option, value, rule);
+        }
+    }
+
+    private static IllegalArgumentException invalid(ConfigOption<?> option, Object value, String rule) {
+        return new IllegalArgumentException("Invalid value for option '" + option.key() + "': " + value + " " + rule);
+    }
+}
