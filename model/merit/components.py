@@ -1,5 +1,5 @@
 """Building blocks of Sparse MERIT: layer fusion, experts, per-task gates and the shared-pool MoE."""
-from typing import Dict, List, NamedTuple, Sequence
+from typing import Dict, NamedTuple, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -131,7 +131,7 @@ class SharedMoE(nn.Module):
         return {task: sum(y * w[:, e : e + 1] for e, y in enumerate(ys)) for task, w in weights.items()}
 
     def _sparse(self, flat: Tensor, weights: Dict[str, Tensor], selected: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        outs: Dict[str, List[Tensor]] = {task: [] for task in weights}
+        outs: Dict[str, Tensor] = {}
         for e, expert in enumerate(self.experts):
             union = selected["se"][:, e] | selected["ser"][:, e]  # [BT]
             idx = torch.nonzero(union).squeeze(1)  # [n_e]; ORT accepts n_e = 0
@@ -139,5 +139,6 @@ class SharedMoE(nn.Module):
             full = y.new_zeros((flat.shape[0], self.out_dim)).index_put((idx,), y)  # [BT, D], zeros off-route
             for task, w in weights.items():
                 # Frames only the other task sent here have weight 0 for this task.
-                outs[task].append(full * w[:, e : e + 1])
-        return {task: torch.stack(parts, 0).sum(0) for task, parts in outs.items()}
+                part = full * w[:, e : e + 1]
+                outs[task] = part if e == 0 else outs[task] + part
+        return outs
