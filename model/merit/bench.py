@@ -18,18 +18,27 @@ from merit.config import MoEConfig, tiny_config
 from merit.factory import build_model
 
 
-def _time_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], reps: int, warmup: int = 2):
-    """Median wall times (ms) of two functions, run alternately so that load from other processes hits both alike."""
+def _time_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], reps: int, warmup: int = 2) -> Dict[str, float]:
+    """Median wall and process-CPU times (ms) of two functions, run alternately so that load from other processes hits
+    both alike. CPU time counts only this process's work, so ratios of it hold on a busy machine; wall time does not."""
     for _ in range(warmup):
         fn_a()
         fn_b()
-    a, b = [], []
+    wall: Dict[str, List[float]] = {"a": [], "b": []}
+    cpu: Dict[str, List[float]] = {"a": [], "b": []}
     for i in range(reps):
-        for fn, out in ((fn_a, a), (fn_b, b)) if i % 2 == 0 else ((fn_b, b), (fn_a, a)):
-            t0 = time.perf_counter()
+        for key in ("a", "b") if i % 2 == 0 else ("b", "a"):
+            fn = fn_a if key == "a" else fn_b
+            w0, c0 = time.perf_counter(), time.process_time()
             fn()
-            out.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(a), statistics.median(b)
+            cpu[key].append((time.process_time() - c0) * 1000)
+            wall[key].append((time.perf_counter() - w0) * 1000)
+    return {
+        "a_wall": statistics.median(wall["a"]),
+        "b_wall": statistics.median(wall["b"]),
+        "a_cpu": statistics.median(cpu["a"]),
+        "b_cpu": statistics.median(cpu["b"]),
+    }
 
 
 def _routed_input(frames: int, dim: int, agreement: float, generator: torch.Generator) -> torch.Tensor:
@@ -69,16 +78,18 @@ def bench_moe(frames: int, in_dim: int, hidden: int, out_dim: int, reps: int) ->
         with torch.no_grad():
             out = sparse(x)
             measured_agreement = float((out.gates["se"].routing == out.gates["ser"].routing).float().mean())
-            t_sparse, t_dense = _time_pair(lambda: sparse(x), lambda: dense(x), reps)
+            t = _time_pair(lambda: sparse(x), lambda: dense(x), reps)
         rows.append(
             {
                 "frames": frames,
                 "in_dim": in_dim,
                 "hidden": hidden,
                 "gate_agreement": round(measured_agreement, 3),
-                "sparse_ms": round(t_sparse, 3),
-                "dense_ms": round(t_dense, 3),
-                "dense_over_sparse": round(t_dense / t_sparse, 3),
+                "sparse_ms": round(t["a_wall"], 3),
+                "dense_ms": round(t["b_wall"], 3),
+                "sparse_cpu_ms": round(t["a_cpu"], 3),
+                "dense_cpu_ms": round(t["b_cpu"], 3),
+                "dense_over_sparse": round(t["b_cpu"] / t["a_cpu"], 3),
                 # 3 expert passes per frame (dense) vs 2 - agreement (sparse union dispatch), FFN flops only.
                 "ideal_dense_over_sparse": round(3 / (2 - measured_agreement), 3),
             }
@@ -96,15 +107,18 @@ def bench_models(batches: List[int], seconds: float, reps: int) -> List[Dict]:
     for b in batches:
         x = torch.randn(b, int(seconds * 16000), generator=torch.Generator().manual_seed(b))
         with torch.no_grad():
-            t_sparse, t_dense = _time_pair(lambda: sparse(x), lambda: dense(x), reps)
+            t = _time_pair(lambda: sparse(x), lambda: dense(x), reps)
         rows.append(
             {
                 "model": "sparse_merit_tiny",
                 "batch": b,
                 "seconds": seconds,
-                "eager_ms": round(t_sparse, 2),
-                "eager_ms_dense_dispatch": round(t_dense, 2),
-                "audio_seconds_per_second": round(b * seconds / (t_sparse / 1000), 1),
+                "eager_ms": round(t["a_wall"], 2),
+                "eager_cpu_ms": round(t["a_cpu"], 2),
+                "eager_ms_dense_dispatch": round(t["b_wall"], 2),
+                "eager_cpu_ms_dense_dispatch": round(t["b_cpu"], 2),
+                "dense_over_sparse": round(t["b_cpu"] / t["a_cpu"], 3),
+                "audio_seconds_per_second": round(b * seconds / (t["a_wall"] / 1000), 1),
             }
         )
     return rows
@@ -121,6 +135,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        # Wall times mean little when other processes share the cores; the ratios use CPU time.
+        "load_average": round(os.getloadavg()[0], 2),
         # Tiny MoE: 5 hidden states x 128 = 640 in, 256 hidden, 128 out; 8 windows of 3 s = 8 x 149 frames.
         "moe_tiny": bench_moe(8 * 149, 640, 256, 128, 3 * args.reps),
         "models": bench_models(args.batches, 3.0, args.reps),
@@ -131,18 +147,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print(f"torch {result['torch']}, {result['threads']} threads, OPENBLAS_NUM_THREADS={result['openblas_threads']}")
+    print(
+        f"torch {result['torch']}, {result['threads']} threads, OPENBLAS_NUM_THREADS={result['openblas_threads']},"
+        f" load average {result['load_average']}"
+    )
     for key in ("moe_tiny", "moe_paper"):
         for r in result.get(key, []):
             print(
-                f"{key}: agreement {r['gate_agreement']:.2f}  sparse {r['sparse_ms']:8.2f} ms  dense {r['dense_ms']:8.2f} ms"
-                f"  dense/sparse {r['dense_over_sparse']:.2f} (ideal {r['ideal_dense_over_sparse']:.2f})"
+                f"{key}: agreement {r['gate_agreement']:.2f}  sparse {r['sparse_ms']:8.2f} ms"
+                f" (cpu {r['sparse_cpu_ms']:8.2f})  dense {r['dense_ms']:8.2f} ms (cpu {r['dense_cpu_ms']:8.2f})"
+                f"  dense/sparse cpu {r['dense_over_sparse']:.2f} (ideal {r['ideal_dense_over_sparse']:.2f})"
             )
     for r in result["models"]:
         print(
             f"{r['model']}: B={r['batch']} x {r['seconds']} s  eager {r['eager_ms']:8.1f} ms"
-            f"  ({r['audio_seconds_per_second']} s of audio per second);"
-            f" dense dispatch {r['eager_ms_dense_dispatch']:8.1f} ms"
+            f" (cpu {r['eager_cpu_ms']:8.1f}, {r['audio_seconds_per_second']} s of audio per second);"
+            f" dense dispatch {r['eager_ms_dense_dispatch']:8.1f} ms (cpu {r['eager_cpu_ms_dense_dispatch']:8.1f});"
+            f" dense/sparse cpu {r['dense_over_sparse']:.2f}"
         )
 
 
