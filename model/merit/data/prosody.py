@@ -72,9 +72,9 @@ def espeak_ssml_values(p: Prosody) -> dict[str, str]:
 
 
 # flite's own defaults: kal/kal16 set int_f0_target_mean 95, stddev 11 and duration_stretch 1.1 in their voice
-# registration; the clustergen voices (awb, slt, rms) carry f0_mean / f0_stddev in their cg_db struct, read here from the
-# Debian libraries (libflite_cmu_us_*.so.2.2): slt 172/27, awb 132/25, rms 98/24. rms ignores all three settings (its
-# F0 comes from a different model), so it is used only inside babble noise, never as an acted speaker.
+# registration; the clustergen voices (awb, slt, rms) carry f0_mean / f0_stddev in their cg_db struct, read here from
+# the Debian libraries (libflite_cmu_us_*.so.2.2): slt 172/27, awb 132/25, rms 98/24. rms ignores both F0 settings
+# (only duration_stretch works), so it cannot act pitch and is used only inside babble noise, never as a speaker.
 FLITE_DEFAULTS = {
     "kal": {"f0_mean": 95.0, "f0_stddev": 11.0, "duration_stretch": 1.1},
     "kal16": {"f0_mean": 95.0, "f0_stddev": 11.0, "duration_stretch": 1.1},
