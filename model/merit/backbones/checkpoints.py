@@ -102,8 +102,7 @@ _tolerant_pickle = types.SimpleNamespace(
 
 def read_checkpoint(path: str) -> Any:
     """The raw object stored in a torch checkpoint, loaded on CPU without executing pickled code."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f"backbone.checkpoint_path={path!r}: no such file (nothing is downloaded; give a local path)")
+    require_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -179,8 +178,7 @@ def extract_state_dict(obj: Any, path: str = "<checkpoint>") -> Dict[str, Tensor
 
 def read_state_dict(path: str) -> Dict[str, Tensor]:
     if path.endswith(".safetensors"):
-        if not os.path.isfile(path):
-            raise CheckpointError(f"backbone.checkpoint_path={path!r}: no such file")
+        require_file(path)
         return read_safetensors(path)
     return extract_state_dict(read_checkpoint(path), path)
 
@@ -396,6 +394,55 @@ def load_checkpoint_file(
     if validate is not None:
         validate(raw, path)
     return load_mapped(module, state, keymap, source=path, strict=strict)
+
+
+def normalize_waveform(waveform: Tensor, eps: float = 1e-5) -> Tensor:
+    """Per-utterance zero mean / unit variance over the samples, [B, N] -> [B, N].
+
+    The published Large checkpoints (WavLM-Large, HuBERT-Large, wav2vec2-Large LV-60k) were pretrained on inputs
+    normalised this way (fairseq/unilm `normalize: True`, i.e. F.layer_norm(wav, wav.shape) per utterance; HF
+    `do_normalize`). Written out rather than F.layer_norm because torch 1.13 exports an affine-less layer_norm with a
+    constant scale of the traced length, which would pin the ONNX graph to one window size.
+    """
+    mean = waveform.mean(dim=-1, keepdim=True)
+    centered = waveform - mean
+    var = (centered * centered).mean(dim=-1, keepdim=True)
+    return centered / torch.sqrt(var + eps)
+
+
+def checkpoint_normalize_flag(raw: Any, path: str) -> Optional[bool]:
+    """Whether the checkpoint's own config says its inputs were normalised (None when it does not say).
+
+    unilm WavLM: cfg["normalize"]; fairseq (hydra): cfg["task"]["normalize"]; fairseq (argparse): args.normalize;
+    HuggingFace: "do_normalize" in preprocessor_config.json beside the weights.
+    """
+    if isinstance(raw, Mapping):
+        cfg = raw.get("cfg")
+        if isinstance(cfg, Mapping):
+            task = cfg.get("task")
+            if isinstance(task, Mapping) and isinstance(task.get("normalize"), bool):
+                return task["normalize"]
+            if isinstance(cfg.get("normalize"), bool):
+                return cfg["normalize"]
+        args = raw.get("args")
+        if args is not None and not isinstance(args, _Opaque) and isinstance(getattr(args, "normalize", None), bool):
+            return args.normalize
+    pre = os.path.join(os.path.dirname(os.path.abspath(path)), "preprocessor_config.json")
+    if os.path.isfile(pre):
+        with open(pre) as f:
+            try:
+                value = json.load(f).get("do_normalize")
+            except json.JSONDecodeError as e:
+                raise CheckpointError(f"{pre}: not valid JSON ({e})") from e
+        if isinstance(value, bool):
+            return value
+    return None
+
+
+def require_file(path: str) -> None:
+    """Fail before building a 300M-parameter model when its weights file is not there."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"backbone.checkpoint_path={path!r}: no such file (nothing is downloaded; give a local path)")
 
 
 def hf_config_beside(path: str) -> Dict[str, Any]:

@@ -23,7 +23,7 @@ torchaudio's `utils/import_fairseq.py` and `utils/import_huggingface.py`, which 
 """
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, Optional
 
 from torch import Tensor, nn
 from torchaudio.models import Wav2Vec2Model, wav2vec2_model
@@ -34,8 +34,11 @@ from merit.backbones.checkpoints import (
     Rule,
     check_arch_fields,
     checkpoint_arch_fields,
+    checkpoint_normalize_flag,
     hf_config_beside,
     load_checkpoint_file,
+    normalize_waveform,
+    require_file,
 )
 
 STANDARD_CONV_LAYERS = [(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2
@@ -74,19 +77,26 @@ class TorchaudioSSL(nn.Module):
     hidden_states[0] hold). States 1..L are the raw layer outputs; torchaudio's Transformer applies its final
     LayerNorm after the last layer only in pre-LN mode's forward(), which we do not call (same as the reference
     `layer_results`).
+
+    normalize_input: normalise each waveform to zero mean / unit variance first (fairseq `normalize: True`, HF
+    `do_normalize`), which is how HuBERT-Large and wav2vec2-Large LV-60k were pretrained; a checkpoint whose config
+    states it sets it on load.
     """
 
-    def __init__(self, model: Wav2Vec2Model, state0: str = "projection"):
+    def __init__(self, model: Wav2Vec2Model, state0: str = "projection", normalize_input: bool = False):
         super().__init__()
         if state0 not in ("projection", "pos_conv"):
             raise ValueError(f"state0={state0!r} is not one of ['projection', 'pos_conv']")
         self.model = model
         self.state0 = state0
+        self.normalize_input = normalize_input
         layers = model.encoder.transformer.layers
         self.num_hidden_states = len(layers) + 1
         self.hidden_dim = model.encoder.feature_projection.projection.out_features
 
     def forward(self, waveform: Tensor) -> List[Tensor]:
+        if self.normalize_input:
+            waveform = normalize_waveform(waveform)  # [B, N]
         # Wav2Vec2Model.extract_features skips the projection output, so walk the modules (see NOTES.md).
         features, _ = self.model.feature_extractor(waveform, None)  # [B, T, 512]
         x = self.model.encoder.feature_projection(features)  # [B, T, D]
@@ -104,14 +114,20 @@ class TorchaudioSSL(nn.Module):
     def load_checkpoint(self, path: str, strict: bool = True, expect: dict = None) -> LoadReport:
         """Loads fairseq / HuggingFace / torchaudio weights from `path` into `self.model`."""
 
+        normalize: List[Optional[bool]] = []
+
         def validate(raw: Any, p: str) -> None:
+            normalize.append(checkpoint_normalize_flag(raw, p))
             if expect:
                 check_arch_fields(checkpoint_arch_fields(raw), expect.get("fairseq", {}), "this architecture", p)
                 hf = hf_config_beside(p)
                 if hf:
                     check_arch_fields(hf, expect.get("huggingface", {}), "this architecture", p)
 
-        return load_checkpoint_file(self.model, path, TORCHAUDIO_SSL_KEYMAP, strict=strict, validate=validate)
+        report = load_checkpoint_file(self.model, path, TORCHAUDIO_SSL_KEYMAP, strict=strict, validate=validate)
+        if normalize and normalize[0] is not None:
+            self.normalize_input = normalize[0]
+        return report
 
 
 _L = r"encoder\.layers\.(\d+)\."
@@ -186,8 +202,11 @@ def _build(cfg: Any, kind: str, conv_bias: bool) -> TorchaudioSSL:
     got = getattr(cfg, "kind", kind)
     if got != kind:
         raise ValueError(f"this builder needs backbone.kind={kind!r}, got {got!r}")
-    backbone = TorchaudioSSL(large_model(conv_bias=conv_bias))
     path = getattr(cfg, "checkpoint_path", None)
+    if path:
+        require_file(path)
+    # Input normalisation on by default: the published Large weights expect it (a checkpoint's config overrides).
+    backbone = TorchaudioSSL(large_model(conv_bias=conv_bias), normalize_input=True)
     if path:
         backbone.load_checkpoint(path, expect=_arch_expect(conv_bias))
     return backbone

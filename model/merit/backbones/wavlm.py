@@ -47,8 +47,11 @@ from merit.backbones.checkpoints import (
     Rule,
     check_arch_fields,
     checkpoint_arch_fields,
+    checkpoint_normalize_flag,
     hf_config_beside,
     load_checkpoint_file,
+    normalize_waveform,
+    require_file,
 )
 
 # The standard wav2vec2 front end: 400-sample receptive field, 320-sample hop (20 ms at 16 kHz).
@@ -145,9 +148,11 @@ def relative_position_bucket(relative_position: Tensor, num_buckets: int = 320, 
     distance = relative_position.abs()
     max_exact = half // 2
     is_small = distance < max_exact
-    # clamp(min=1) keeps log() finite on the distances the is_small branch replaces anyway (0 would give -inf and an
-    # undefined float->int cast, which ONNX runtimes need not reproduce); selected values are unchanged.
-    log_ratio = torch.log(distance.clamp(min=1).to(torch.float32) / max_exact) / math.log(max_distance / max_exact)
+    # max(distance, 1) keeps log() finite on the distances the is_small branch replaces anyway (0 would give -inf and
+    # an undefined float->int cast, which ONNX runtimes need not reproduce); selected values are unchanged. (max with
+    # ones_like, not clamp: torch 1.13 exports clamp's scalar bound as an untyped constant.)
+    at_least_1 = torch.max(distance, torch.ones_like(distance))
+    log_ratio = torch.log(at_least_1.to(torch.float32) / max_exact) / math.log(max_distance / max_exact)
     if_large = max_exact + (log_ratio * (half - max_exact)).to(torch.long)  # cast truncates like the reference
     if_large = torch.min(if_large, torch.full_like(if_large, half - 1))
     return buckets + torch.where(is_small, distance, if_large)
@@ -335,14 +340,18 @@ class WavLM(nn.Module):
                    reference code takes (`layer_results[0]` of unilm's `extract_features(..., ret_layer_results=True)`).
     States 1..L are the raw outputs of each transformer layer (the reference's layer_results[1:]; for the pre-LN
     Large model the final encoder.layer_norm is NOT applied, matching the reference when an output layer is named).
+
+    normalize_input: normalise each waveform to zero mean / unit variance first, as WavLM-Large was pretrained
+    (unilm cfg normalize=True). Loading a checkpoint whose config states `normalize` sets it from there.
     """
 
-    def __init__(self, arch: WavLMArch = WAVLM_LARGE, state0: str = "projection"):
+    def __init__(self, arch: WavLMArch = WAVLM_LARGE, state0: str = "projection", normalize_input: bool = False):
         super().__init__()
         if state0 not in ("projection", "pos_conv"):
             raise ValueError(f"state0={state0!r} is not one of ['projection', 'pos_conv']")
         self.arch = arch
         self.state0 = state0
+        self.normalize_input = normalize_input
         embed = arch.conv_layers[-1][0]
         self.feature_extractor = ConvFeatureExtractor(arch)
         self.layer_norm = nn.LayerNorm(embed)
@@ -355,6 +364,8 @@ class WavLM(nn.Module):
         self.hidden_dim = arch.embed_dim
 
     def forward(self, waveform: Tensor) -> List[Tensor]:
+        if self.normalize_input:
+            waveform = normalize_waveform(waveform)  # [B, N]
         features = self.feature_extractor(waveform).transpose(1, 2)  # [B, T, C]
         features = self.layer_norm(features)
         x = self.dropout_input(self.post_extract_proj(features))  # [B, T, D]
@@ -458,8 +469,17 @@ def wavlm_keymap(extractor_mode: str = "layer_norm") -> KeyMap:
 
 
 def load_wavlm_checkpoint(model: WavLM, path: str, strict: bool = True) -> LoadReport:
-    return load_checkpoint_file(model, path, wavlm_keymap(model.arch.extractor_mode), strict=strict,
-                                validate=lambda raw, p: _validate_wavlm(model.arch, raw, p))
+    normalize: List[Optional[bool]] = []
+
+    def validate(raw: Any, p: str) -> None:
+        _validate_wavlm(model.arch, raw, p)
+        normalize.append(checkpoint_normalize_flag(raw, p))
+
+    report = load_checkpoint_file(model, path, wavlm_keymap(model.arch.extractor_mode), strict=strict,
+                                  validate=validate)
+    if normalize and normalize[0] is not None:
+        model.normalize_input = normalize[0]
+    return report
 
 
 def build_wavlm_large(cfg: Any) -> WavLM:
@@ -467,8 +487,11 @@ def build_wavlm_large(cfg: Any) -> WavLM:
     kind = getattr(cfg, "kind", "wavlm_large")
     if kind != "wavlm_large":
         raise ValueError(f"build_wavlm_large needs backbone.kind='wavlm_large', got {kind!r}")
-    model = WavLM(WAVLM_LARGE)
     path = getattr(cfg, "checkpoint_path", None)
+    if path:
+        require_file(path)
+    # Input normalisation on by default: the published WavLM-Large weights expect it (a checkpoint cfg overrides).
+    model = WavLM(WAVLM_LARGE, normalize_input=True)
     if path:
         model.load_checkpoint(path)
     return model
