@@ -61,6 +61,8 @@ public final class MetricNames {
     public static final String GAPS_FILLED = "gapsFilled";
     /** Counter: missing frames replaced by silence, summed over all gaps. */
     public static final String FRAMES_MISSING = "framesMissing";
+    /** Counter: gaps whose silence was shortened to {@code windowing.max-gap-fill} (their frames still count). */
+    public static final String GAPS_TRUNCATED = "gapsTruncated";
     /** Counter: windows sent to inference, final ones included. */
     public static final String WINDOWS_EMITTED = "windowsEmitted";
     /** Counter: channels (session + channel) whose first frame arrived. */

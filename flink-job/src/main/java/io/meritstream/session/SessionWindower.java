@@ -57,6 +57,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private transient Counter framesDuplicate;
     private transient Counter gapsFilled;
     private transient Counter framesMissing;
+    private transient Counter gapsTruncated;
     private transient Counter windowsEmitted;
     private transient Counter sessionsOpened;
     private transient Counter sessionsClosed;
@@ -90,6 +91,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         framesDuplicate = metrics.counter(MetricNames.FRAMES_DUPLICATE);
         gapsFilled = metrics.counter(MetricNames.GAPS_FILLED);
         framesMissing = metrics.counter(MetricNames.FRAMES_MISSING);
+        gapsTruncated = metrics.counter(MetricNames.GAPS_TRUNCATED);
         windowsEmitted = metrics.counter(MetricNames.WINDOWS_EMITTED);
         sessionsOpened = metrics.counter(MetricNames.SESSIONS_OPENED);
         sessionsClosed = metrics.counter(MetricNames.SESSIONS_CLOSED);
@@ -224,10 +226,17 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
      * carry its arrival time.
      */
     private void fillGap(StreamState stream, long missingFrames, BufferedFrame next, Collector<WindowRequest> out) {
-        long silence = missingFrames * stream.lastFrameSamples;
+        long cap = config.maxGapFillSamples();
+        long frameSamples = stream.lastFrameSamples;
+        // Compared by division: a seq jump of billions must not overflow into a negative length.
+        boolean truncated = frameSamples > 0 && missingFrames > cap / frameSamples;
+        long silence = truncated ? cap : missingFrames * frameSamples;
         noteTiming(stream, next, stream.samplesConsumed + silence);
         gapsFilled.inc();
         framesMissing.inc(missingFrames);
+        if (truncated) {
+            gapsTruncated.inc();
+        }
         // Set before appending so that windows completed by the silence itself carry the flag.
         stream.gapEndSample = stream.samplesConsumed + silence;
         while (silence > 0) {

@@ -35,6 +35,12 @@ public final class WindowingConfig implements Serializable {
             .defaultValue(50)
             .withDescription("Out-of-order frames held per channel while waiting for a missing one; when more"
                     + " arrive, the missing frames are filled with silence (flag GAP_FILLED). 0 disables reordering.");
+    public static final ConfigOption<Duration> MAX_GAP_FILL = ConfigOptions.key("windowing.max-gap-fill")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(10))
+            .withDescription("Most silence put in for one run of missing frames. A longer run (a producer restarting"
+                    + " its seq, say) is counted in full but shortened to this, so that it cannot flood inference"
+                    + " with windows of silence.");
     public static final ConfigOption<Duration> REORDER_EOS_WAIT = ConfigOptions.key("windowing.reorder.eos-wait")
             .durationType()
             .defaultValue(Duration.ofSeconds(2))
@@ -55,6 +61,7 @@ public final class WindowingConfig implements Serializable {
     private final int hopSamples;
     private final boolean earlyFirstWindow;
     private final int reorderMaxFrames;
+    private final int maxGapFillSamples;
     private final long reorderEosWaitMs;
     private final long idleTimeoutMs;
     private final long stateTtlMs;
@@ -64,6 +71,7 @@ public final class WindowingConfig implements Serializable {
         this.hopSamples = b.hopSamples;
         this.earlyFirstWindow = b.earlyFirstWindow;
         this.reorderMaxFrames = b.reorderMaxFrames;
+        this.maxGapFillSamples = b.maxGapFillSamples;
         this.reorderEosWaitMs = b.reorderEosWait.toMillis();
         this.idleTimeoutMs = b.idleTimeout.toMillis();
         this.stateTtlMs = b.stateTtl.toMillis();
@@ -85,6 +93,7 @@ public final class WindowingConfig implements Serializable {
                 .hop(config.get(HOP))
                 .earlyFirstWindow(config.get(EARLY_FIRST_WINDOW))
                 .reorderMaxFrames(config.get(REORDER_MAX_FRAMES))
+                .maxGapFill(config.get(MAX_GAP_FILL))
                 .reorderEosWait(config.get(REORDER_EOS_WAIT))
                 .idleTimeout(config.get(IDLE_TIMEOUT))
                 .stateTtl(config.get(STATE_TTL))
@@ -105,6 +114,10 @@ public final class WindowingConfig implements Serializable {
 
     public int reorderMaxFrames() {
         return reorderMaxFrames;
+    }
+
+    public int maxGapFillSamples() {
+        return maxGapFillSamples;
     }
 
     public long reorderEosWaitMs() {
@@ -131,7 +144,8 @@ public final class WindowingConfig implements Serializable {
     @Override
     public String toString() {
         return "WindowingConfig{windowSamples=" + windowSamples + ", hopSamples=" + hopSamples + ", earlyFirstWindow="
-                + earlyFirstWindow + ", reorderMaxFrames=" + reorderMaxFrames + ", reorderEosWaitMs="
+                + earlyFirstWindow + ", reorderMaxFrames=" + reorderMaxFrames + ", maxGapFillSamples="
+                + maxGapFillSamples + ", reorderEosWaitMs="
                 + reorderEosWaitMs + ", idleTimeoutMs=" + idleTimeoutMs + ", stateTtlMs=" + stateTtlMs + "}";
     }
 
@@ -141,6 +155,7 @@ public final class WindowingConfig implements Serializable {
         private int hopSamples = toSamples(HOP, HOP.defaultValue());
         private boolean earlyFirstWindow = EARLY_FIRST_WINDOW.defaultValue();
         private int reorderMaxFrames = REORDER_MAX_FRAMES.defaultValue();
+        private int maxGapFillSamples = toSamples(MAX_GAP_FILL, MAX_GAP_FILL.defaultValue());
         private Duration reorderEosWait = REORDER_EOS_WAIT.defaultValue();
         private Duration idleTimeout = IDLE_TIMEOUT.defaultValue();
         private Duration stateTtl = STATE_TTL.defaultValue();
@@ -177,6 +192,16 @@ public final class WindowingConfig implements Serializable {
             return this;
         }
 
+        public Builder maxGapFill(Duration maxFill) {
+            this.maxGapFillSamples = toSamples(MAX_GAP_FILL, maxFill);
+            return this;
+        }
+
+        public Builder maxGapFillSamples(int samples) {
+            this.maxGapFillSamples = samples;
+            return this;
+        }
+
         public Builder reorderEosWait(Duration wait) {
             this.reorderEosWait = wait;
             return this;
@@ -202,6 +227,7 @@ public final class WindowingConfig implements Serializable {
                     "must not exceed " + WINDOW.key() + " (" + windowSamples + " samples): audio between windows"
                             + " would never be analysed");
             require(reorderMaxFrames >= 0, REORDER_MAX_FRAMES, reorderMaxFrames, "must be 0 or more");
+            require(maxGapFillSamples > 0, MAX_GAP_FILL, maxGapFillSamples + " samples", "must be positive");
             requirePositiveMillis(REORDER_EOS_WAIT, reorderEosWait);
             requirePositiveMillis(IDLE_TIMEOUT, idleTimeout);
             requirePositiveMillis(STATE_TTL, stateTtl);

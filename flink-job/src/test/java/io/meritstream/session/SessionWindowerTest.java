@@ -196,10 +196,35 @@ class SessionWindowerTest {
         }
         assertThat(counter(MetricNames.GAPS_FILLED)).isEqualTo(1);
         assertThat(counter(MetricNames.FRAMES_MISSING)).isEqualTo(1);
+        assertThat(counter(MetricNames.GAPS_TRUNCATED)).isZero();
 
         harness.processElement(frame(1), 0); // too late: its place is taken by silence
         assertThat(output()).isEmpty();
         assertThat(counter(MetricNames.FRAMES_DUPLICATE)).isEqualTo(1);
+    }
+
+    @Test
+    void aSeqJumpIsFilledWithAtMostTheConfiguredSilence() throws Exception {
+        open(WindowingConfig.builder()
+                .windowSamples(WINDOW)
+                .hopSamples(HOP)
+                .reorderMaxFrames(0)
+                .maxGapFillSamples(6)
+                .build());
+        harness.processElement(frame(0), 0);
+        // A producer bug skips a billion frames; only 6 samples of silence go in before the frame's 3 samples.
+        harness.processElement(frameAt(CHANNEL, 1_000_000_000L, 9, FRAME, false), 0);
+
+        List<WindowRequest> windows = output();
+        assertThat(windows).extracting(w -> w.startSample).containsExactly(-4L, -2L, 0L, 2L, 4L, 6L);
+        for (WindowRequest w : windows) {
+            assertThat(w.samples).containsExactly(expectedWithGap(w.startSample, WINDOW, 3, 9));
+        }
+        assertThat(counter(MetricNames.FRAMES_MISSING)).isEqualTo(999_999_999L);
+        assertThat(counter(MetricNames.GAPS_TRUNCATED)).isEqualTo(1);
+
+        harness.processElement(frameAt(CHANNEL, 1_000_000_001L, 12, FRAME, false), 0);
+        assertThat(output()).extracting(w -> w.startSample).containsExactly(8L); // the timeline goes on from there
     }
 
     @Test

@@ -29,6 +29,7 @@ class WindowingConfigTest {
         conf.set(WindowingConfig.HOP, Duration.ofMillis(500));
         conf.set(WindowingConfig.EARLY_FIRST_WINDOW, false);
         conf.set(WindowingConfig.REORDER_MAX_FRAMES, 7);
+        conf.set(WindowingConfig.MAX_GAP_FILL, Duration.ofSeconds(4));
         conf.set(WindowingConfig.REORDER_EOS_WAIT, Duration.ofMillis(300));
         conf.set(WindowingConfig.IDLE_TIMEOUT, Duration.ofSeconds(10));
         conf.set(WindowingConfig.STATE_TTL, Duration.ofMinutes(5));
@@ -39,6 +40,7 @@ class WindowingConfigTest {
         assertThat(config.hopSamples()).isEqualTo(8_000);
         assertThat(config.earlyFirstWindow()).isFalse();
         assertThat(config.reorderMaxFrames()).isEqualTo(7);
+        assertThat(config.maxGapFillSamples()).isEqualTo(64_000);
         assertThat(config.reorderEosWaitMs()).isEqualTo(300);
         assertThat(config.idleTimeoutMs()).isEqualTo(10_000);
         assertThat(config.stateTtlMs()).isEqualTo(300_000);
@@ -52,6 +54,7 @@ class WindowingConfigTest {
         assertInvalid(() -> WindowingConfig.builder().hopSamples(0).build(), "windowing.hop");
         assertInvalid(() -> WindowingConfig.builder().hop(Duration.ofSeconds(4)).build(), "windowing.hop");
         assertInvalid(() -> WindowingConfig.builder().reorderMaxFrames(-1).build(), "windowing.reorder.max-frames");
+        assertInvalid(() -> WindowingConfig.builder().maxGapFillSamples(0).build(), "windowing.max-gap-fill");
         assertInvalid(() -> WindowingConfig.builder().idleTimeout(Duration.ZERO).build(), "windowing.idle-timeout");
         assertInvalid(
                 () -> WindowingConfig.builder()
