@@ -384,10 +384,22 @@ def test_wavlm_roundtrip_outputs_identical(tmp_path, convention):
     torch.manual_seed(1)
     target = WavLM(SMALL_WAVLM).eval()
     report = target.load_checkpoint(path)
-    assert report.ok and len(report.loaded) == len(spec)
+    assert report.ok and len(report.loaded) == len(spec) and not report.optional_missing
     wave = torch.randn(2, 16000 + 480)
     with torch.no_grad():
         assert_states_equal(source(wave), target(wave))
+
+    # HF only creates masked_spec_embed when masking is configured; without it the encoder still loads whole.
+    if convention == "huggingface":
+        del state["masked_spec_embed"]
+        torch.save(state, path)
+        report = WavLM(SMALL_WAVLM).load_checkpoint(path)
+        assert report.ok and report.optional_missing == ["mask_emb"]
+        del state["encoder.layers.2.final_layer_norm.bias"]
+        torch.save(state, path)
+        with pytest.raises(CheckpointError, match=r"1 model keys missing from the checkpoint: "
+                                                  r"encoder\.layers\.2\.final_layer_norm\.bias"):
+            WavLM(SMALL_WAVLM).load_checkpoint(path)
 
 
 @pytest.mark.parametrize("conv_bias", [False, True])
@@ -473,18 +485,24 @@ def test_fairseq_config_objects_load_without_fairseq(tmp_path):
         model = small_torchaudio(True)
         randomize_(model.model, 4)
         state = rename(model.model.state_dict(), small_torchaudio_spec(True), "fairseq")
-        path = str(tmp_path / "fs.pt")
-        torch.save({"cfg": FairseqConfig(model={"_name": "wav2vec2"}), "model": state}, path)
+        import numpy as np
+
+        ckpt = {"cfg": FairseqConfig(model={"_name": "wav2vec2"}), "model": state,
+                "extra_state": {"train_iterator": {"epoch": 3}, "rng": np.arange(4)}}
+        path, legacy = str(tmp_path / "fs.pt"), str(tmp_path / "fs_legacy.pt")
+        torch.save(ckpt, path)
+        torch.save(ckpt, legacy, _use_new_zipfile_serialization=False)  # the pre-1.6 format old checkpoints use
     finally:
         del sys.modules[mod.__name__]
-    with pytest.raises(Exception):  # the stock safe loader refuses the foreign global
-        torch.load(path, weights_only=True)
-    raw = ck.read_checkpoint(path)
-    assert isinstance(raw["cfg"], ck._Opaque) and "fake_fairseq_dataclass.FairseqConfig" in repr(raw["cfg"])
-    target = small_torchaudio(True)
-    assert target.load_checkpoint(path).ok
-    for key, value in model.model.state_dict().items():
-        assert torch.equal(target.model.state_dict()[key], value), key
+    for p in (path, legacy):
+        with pytest.raises(Exception):  # the stock safe loader refuses the foreign global
+            torch.load(p, weights_only=True)
+        raw = ck.read_checkpoint(p)
+        assert isinstance(raw["cfg"], ck._Opaque) and "fake_fairseq_dataclass.FairseqConfig" in repr(raw["cfg"])
+        target = small_torchaudio(True)
+        assert target.load_checkpoint(p).ok
+        for key, value in model.model.state_dict().items():
+            assert torch.equal(target.model.state_dict()[key], value), key
 
 
 def _write_safetensors(path: str, tensors: Dict[str, torch.Tensor]) -> None:

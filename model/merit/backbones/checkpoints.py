@@ -83,8 +83,26 @@ _SAFE_GLOBALS = {
 }
 
 
+def _torch_allowed_globals() -> Dict[str, Any]:
+    """The globals torch's own weights_only unpickler accepts (rebuild functions, dtypes, storages) in the installed
+    version, so tensors rebuild the same way on either path."""
+    try:
+        from torch import _weights_only_unpickler
+
+        return dict(_weights_only_unpickler._get_allowed_globals())
+    except (ImportError, AttributeError):
+        return {}
+
+
 class _TolerantUnpickler(pickle.Unpickler):
+    _torch_globals: Optional[Dict[str, Any]] = None
+
     def find_class(self, module: str, name: str) -> Any:
+        if _TolerantUnpickler._torch_globals is None:
+            _TolerantUnpickler._torch_globals = _torch_allowed_globals()
+        allowed = _TolerantUnpickler._torch_globals.get(f"{module}.{name}")
+        if allowed is not None:
+            return allowed
         if (module, name) in _SAFE_GLOBALS:
             return super().find_class(module, name)
         if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
@@ -239,6 +257,9 @@ class KeyMap:
     # Leading module names some formats add (HF `Wav2Vec2ForCTC` saves `wav2vec2.<...>`; fine-tuned fairseq saves
     # `w2v_encoder.w2v_model.<...>`). Stripped before matching; the longest matching prefix wins.
     strip_prefixes: Sequence[str] = ()
+    # Target keys a checkpoint may lack without error because forward() never reads them (e.g. WavLM's mask_emb,
+    # which HF only creates when its masking probabilities are > 0). Left at their initial values.
+    optional_targets: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         self._compiled = [(r, re.compile(r.pattern)) for r in self.rules]
@@ -285,6 +306,7 @@ class LoadReport:
     ignored: List[str] = field(default_factory=list)
     unmapped: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
+    optional_missing: List[str] = field(default_factory=list)  # absent but unused by forward(): not an error
     duplicates: Dict[str, List[str]] = field(default_factory=dict)  # target key -> source keys that all map to it
     shape_mismatches: List[Tuple[str, str, Tuple[int, ...], Tuple[int, ...]]] = field(default_factory=list)
 
@@ -309,6 +331,8 @@ class LoadReport:
         parts = [f"{self.source}: {len(self.loaded)} tensors mapped via {dict(self.conventions)}"]
         if self.ignored:
             parts.append(f"{len(self.ignored)} ignored (not part of the encoder): {show(self.ignored)}")
+        if self.optional_missing:
+            parts.append(f"absent but unused: {show(self.optional_missing)}")
         if self.unmapped:
             parts.append(f"{len(self.unmapped)} source keys match no rule: {show(self.unmapped)}")
         if self.missing:
@@ -354,7 +378,9 @@ def map_state_dict(
         report.loaded.append((key, target))
         for convention in conventions:
             report.conventions[convention] = report.conventions.get(convention, 0) + 1
-    report.missing = [k for k in target_shapes if k not in mapped and k not in report.duplicates]
+    absent = [k for k in target_shapes if k not in mapped and k not in report.duplicates]
+    report.missing = [k for k in absent if k not in keymap.optional_targets]
+    report.optional_missing = [k for k in absent if k in keymap.optional_targets]
     return mapped, report
 
 
@@ -372,8 +398,9 @@ def load_mapped(
     if strict and not report.ok:
         raise CheckpointError(report.summary())
     with torch.no_grad():
-        # strict=False only when the caller asked for a partial load; the report says what was left out.
-        module.load_state_dict(mapped, strict=strict)
+        # strict=False when the caller asked for a partial load, or when only optional keys are absent; the report
+        # says what was left out (and strict mode has already refused anything else).
+        module.load_state_dict(mapped, strict=strict and not report.optional_missing)
     return report
 
 

@@ -443,6 +443,7 @@ WAVLM_KEYMAP = KeyMap(
         r"|objective\..*|adapter\..*)",
     ],
     strip_prefixes=["wavlm.", "w2v_model.", "w2v_encoder.w2v_model."],
+    optional_targets=["mask_emb"],
 )
 
 
@@ -465,7 +466,8 @@ def wavlm_keymap(extractor_mode: str = "layer_norm") -> KeyMap:
     group_norm = Rule("huggingface", r"feature_extractor\.conv_layers\.0\.layer_norm\." + _P,
                       r"feature_extractor.conv_layers.0.2.\1")
     rules = [group_norm if "conv_layers\\.(\\d+)\\.layer_norm" in r.pattern else r for r in WAVLM_KEYMAP.rules]
-    return KeyMap(rules=rules, ignore=WAVLM_KEYMAP.ignore, strip_prefixes=WAVLM_KEYMAP.strip_prefixes)
+    return KeyMap(rules=rules, ignore=WAVLM_KEYMAP.ignore, strip_prefixes=WAVLM_KEYMAP.strip_prefixes,
+                  optional_targets=WAVLM_KEYMAP.optional_targets)
 
 
 def load_wavlm_checkpoint(model: WavLM, path: str, strict: bool = True) -> LoadReport:
