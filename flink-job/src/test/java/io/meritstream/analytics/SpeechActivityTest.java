@@ -1,0 +1,83 @@
+package io.meritstream.analytics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.api.Test;
+
+class SpeechActivityTest {
+    private static final int WINDOW = 48_000;
+    private final SpeechActivity vad = SpeechActivity.of(AnalyticsConfig.defaults(), TestSignals.RATE);
+
+    @Test
+    void silenceHasNoSpeech() {
+        assertThat(vad.speechRatio(new float[WINDOW], 0, WINDOW)).isZero();
+    }
+
+    @Test
+    void voicedSignalIsSpeech() {
+        float[] voiced = TestSignals.voiced(WINDOW, 0.3, 1);
+        assertThat(vad.speechRatio(voiced, 0, WINDOW)).isGreaterThan(0.95f);
+    }
+
+    @Test
+    void loudWhiteNoiseIsNotSpeechAlthoughItPassesTheEnergyTest() {
+        float[] noise = TestSignals.whiteNoise(WINDOW, -20, 2);
+        assertThat(TestSignals.rmsDb(noise)).isGreaterThan(-45);
+        assertThat(vad.speechRatio(noise, 0, WINDOW)).isLessThan(0.05f);
+    }
+
+    @Test
+    void voicedSignalBelowTheEnergyThresholdIsNotSpeech() {
+        float[] quiet = TestSignals.voiced(WINDOW, 0.001, 3);
+        assertThat(TestSignals.rmsDb(quiet)).isLessThan(-45);
+        assertThat(vad.speechRatio(quiet, 0, WINDOW)).isZero();
+    }
+
+    @Test
+    void ratioIsTheFractionOfSpeechFrames() {
+        float[] half = new float[WINDOW];
+        System.arraycopy(TestSignals.voiced(WINDOW / 2, 0.3, 4), 0, half, 0, WINDOW / 2);
+        assertThat(vad.speechRatio(half, 0, WINDOW)).isCloseTo(0.5f, within(0.02f));
+    }
+
+    @Test
+    void onlyTheGivenRangeIsJudged() {
+        float[] x = new float[WINDOW];
+        System.arraycopy(TestSignals.voiced(16_000, 0.3, 5), 0, x, 32_000, 16_000);
+        assertThat(vad.speechRatio(x, 0, 32_000)).isZero();
+        assertThat(vad.speechRatio(x, 32_000, WINDOW)).isGreaterThan(0.95f);
+        assertThat(vad.speechRatio(x, 0, 100)).as("no whole frame").isZero();
+    }
+
+    @Test
+    void flatnessSeparatesNoiseFromVoicedFrames() {
+        double noise = vad.spectralFlatness(TestSignals.whiteNoise(320, -20, 6), 0);
+        double voiced = vad.spectralFlatness(TestSignals.voiced(320, 0.3, 7), 0);
+        assertThat(noise).isBetween(0.4, 0.8);
+        assertThat(voiced).isLessThan(0.1);
+    }
+
+    @Test
+    void fftMatchesTheDefinition() {
+        int n = 16;
+        double[] re = new double[n];
+        double[] im = new double[n];
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = Math.sin(i * 0.7) + 0.3 * i;
+            re[i] = x[i];
+        }
+        SpeechActivity.fft(re, im);
+        for (int k = 0; k < n; k++) {
+            double r = 0;
+            double m = 0;
+            for (int i = 0; i < n; i++) {
+                r += x[i] * Math.cos(-2 * Math.PI * k * i / n);
+                m += x[i] * Math.sin(-2 * Math.PI * k * i / n);
+            }
+            assertThat(re[k]).isCloseTo(r, within(1e-9));
+            assertThat(im[k]).isCloseTo(m, within(1e-9));
+        }
+    }
+}
