@@ -77,7 +77,8 @@ def _write_tensor(out_dir: str, file: str, tensor: np.ndarray) -> Dict:
 
 
 def write_se_identity_model(out_dir: str) -> str:
-    """A 100-byte graph with the contract's input and only an `enhanced` output (an Identity), and a valid card.
+    """A 131-byte graph with the contract's input and only an `enhanced` output (an Identity), and its card (an SE-only
+    model's: no classes).
 
     It lets the Java tests check the error for a graph that lacks `emotion_logits` without committing a second model.
     """
@@ -99,8 +100,6 @@ def write_se_identity_model(out_dir: str) -> str:
     cfg = fixture_config()
     cfg.name, cfg.kind = "se_identity", "se_only"
     card = model_card(cfg, path, ["enhanced"], None, data="test graph without emotion_logits")
-    # Classes as the job expects, so that the missing output is the only thing wrong with it.
-    card["classes"] = list(cfg.ser.classes)
     with open(os.path.join(out_dir, "se_identity.json"), "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")

@@ -94,14 +94,15 @@ public final class MeritModel implements AutoCloseable {
             throw new IllegalArgumentException("Model " + card + " expects " + card.sampleRate() + " Hz audio (card "
                     + cardPath + ") but the job feeds " + expected.sampleRate() + " Hz");
         }
-        if (!card.classes().equals(expected.classes())) {
-            throw new IllegalArgumentException("Model " + card + " has emotion classes " + card.classes() + " (card "
-                    + cardPath + ") but the job expects " + expected.classes() + " in that order");
-        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = env.createSession(bytes, options);
         try {
             int experts = checkGraph(session, card, onnxPath);
+            // After the graph check, so that an SE-only graph is named for its missing output, not its empty classes.
+            if (!card.classes().equals(expected.classes())) {
+                throw new IllegalArgumentException("Model " + card + " has emotion classes " + card.classes()
+                        + " (card " + cardPath + ") but the job expects " + expected.classes() + " in that order");
+            }
             return new MeritModel(env, session, card, experts);
         } catch (RuntimeException | OrtException e) {
             session.close();
