@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Two-channel demo calls (agent + customer) with an emotion script over time and ground truth as JSON.
 
-    /usr/bin/python3 -m merit.data.calls --out data/calls --seed 7
+    PYTHONPATH=model /usr/bin/python3 -m merit.data.calls --out data/calls --seed 7
 
-(run from model/ or with model/ on PYTHONPATH; relative --out paths are taken from the repository root when they do not
-exist from the current folder). For each call in call_scripts.json it writes
+(from the repository root; run from model/, a relative --out whose parent folder does not exist there is taken from
+the repository root, so `data/calls` still means the shipped folder). For each call in call_scripts.json it writes
     <id>.agent.wav, <id>.customer.wav   one PCM16 16 kHz mono WAV per channel, equal length, time-aligned
     <id>.json                           the script with ground-truth times
 JSON: {"id", "title", "sample_rate", "duration_s", "seed",

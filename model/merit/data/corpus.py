@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Generates the emotional speech corpus: acted TTS utterances, generated noise, clean/noisy pairs, JSONL manifests.
 
-    /usr/bin/python3 -m merit.data.corpus --out work/corpus --seed 1 --per-class 500
+    PYTHONPATH=model /usr/bin/python3 -m merit.data.corpus --out work/corpus --seed 1 --per-class 500
 
-(run from model/, or with model/ on PYTHONPATH). Deterministic for a given seed and sizes, whatever the worker count.
+(from the repository root: work/ is git-ignored). Deterministic for a given seed and sizes, whatever the worker count.
 Layout under --out:
     train.jsonl dev.jsonl test.jsonl      manifests (see merit.data.mix for the format)
     clean/<split>/<utt>_m<k>.wav          clean speech, at the same overall gain as its noisy partner

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """MSP-Podcast 1.11 → the same JSONL manifests as the generated corpus, so the same trainer runs on the real corpus.
 
-    /usr/bin/python3 -m merit.data.msp_podcast --root /data/MSP-PODCAST-1.11 --out work/msp \
+    PYTHONPATH=model /usr/bin/python3 -m merit.data.msp_podcast --root /data/MSP-PODCAST-1.11 --out work/msp \
         [--noise-train DIR --noise-dev DIR --noise-test DIR] [--seed 1] [--limit N]
 
 Expected layout (release 1.11): <root>/Audios/*.wav (16 kHz mono) and <root>/Labels/labels_consensus.csv with the
