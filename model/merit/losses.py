@@ -1,5 +1,5 @@
 """Training losses: L1 on log1p spectra (SE), class-weighted cross-entropy (SER), Switch load balance (gates)."""
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,16 +43,17 @@ def ser_cross_entropy(logits: Tensor, labels: Tensor, class_weights: Optional[Se
     return F.cross_entropy(logits, labels, weight=weight)
 
 
-def class_weights_from_counts(counts: Sequence[int]) -> list:
-    """Inverse-frequency weights normalised to mean 1 (a class never seen gets weight 0)."""
+def class_weights_from_counts(counts: Sequence[int]) -> List[float]:
+    """"Balanced" weights n / (k * n_c) over the k classes present (1.0 each when balanced); unseen classes get 0."""
     total = float(sum(counts))
-    present = [c for c in counts if c > 0]
-    raw = [total / (len(present) * c) if c > 0 else 0.0 for c in counts]
-    return raw
+    present = sum(1 for c in counts if c > 0)
+    return [total / (present * c) if c > 0 else 0.0 for c in counts]
 
 
 def total_loss(parts: Dict[str, Tensor], se_weight: float, ser_weight: float, alpha: float) -> Tensor:
     """Weighted sum of whichever of `se`, `ser`, `load_balance` are present."""
+    if not parts:
+        raise ValueError("no loss parts: pass clean audio for SE and/or labels for SER")
     total = torch.zeros((), device=next(iter(parts.values())).device)
     if "se" in parts:
         total = total + se_weight * parts["se"]

@@ -129,3 +129,11 @@ def test_load_balance_loss_is_one_when_balanced_and_pulls_probabilities_to_balan
     switch_load_balance_loss(p, p.argmax(-1)).backward()
     # Expert 0 is overloaded (3 of 4 frames): the gradient lowers its logits.
     assert (logits.grad[0, :, 0] > 0).all()
+
+
+def test_balanced_class_weights():
+    from merit.losses import class_weights_from_counts
+
+    assert class_weights_from_counts([10, 10, 10, 10]) == [1.0, 1.0, 1.0, 1.0]
+    # 60 samples over 3 present classes: 60 / (3 * n_c); the unseen class gets 0.
+    assert class_weights_from_counts([40, 10, 10, 0]) == pytest.approx([0.5, 2.0, 2.0, 0.0])
