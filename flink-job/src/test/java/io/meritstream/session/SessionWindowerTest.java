@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.jobgraph.OperatorID;
 import org.apache.flink.runtime.metrics.groups.InternalOperatorMetricGroup;
 import org.apache.flink.runtime.metrics.groups.UnregisteredMetricGroups;
@@ -382,9 +383,35 @@ class SessionWindowerTest {
         assertThat(counter(MetricNames.SESSIONS_OPENED)).isEqualTo(2);
     }
 
+    @Test
+    void stateAndTimersSurviveASnapshotAndRestore() throws Exception {
+        List<WindowRequest> uninterrupted = run(TINY, 0, 1, 3, 4, 2, 5);
+
+        open(TINY);
+        harness.processElement(frame(0), 0);
+        harness.processElement(frame(1), 0);
+        harness.processElement(frame(3), 0); // waits in the reorder buffer across the restore
+        List<WindowRequest> windows = output();
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 0L);
+
+        open(TINY, snapshot);
+        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+        harness.processElement(frame(4), 0);
+        harness.processElement(frame(2), 0);
+        harness.processElement(frame(5), 0);
+        windows.addAll(output());
+
+        assertThat(windows).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(uninterrupted);
+    }
+
     // --- helpers ---
 
     private void open(WindowingConfig config) throws Exception {
+        open(config, null);
+    }
+
+    /** A fresh harness, restored from {@code snapshot} when it is not null. */
+    private void open(WindowingConfig config, OperatorSubtaskState snapshot) throws Exception {
         closeHarness();
         metrics = new InterceptingOperatorMetricGroup();
         InterceptingOperatorMetricGroup operatorMetrics = metrics;
@@ -402,6 +429,9 @@ class SessionWindowerTest {
                 DecodedFrame::streamKey,
                 Types.STRING,
                 environment);
+        if (snapshot != null) {
+            harness.initializeState(snapshot);
+        }
         harness.open();
     }
 
