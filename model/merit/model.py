@@ -126,7 +126,10 @@ def compute_losses(
     labels: Optional[Tensor],
     cfg: ModelConfig,
 ) -> Dict[str, Tensor]:
-    """Loss parts plus `total` for whatever the model produces (SE needs `clean` [B, N], SER needs `labels` [B])."""
+    """Loss parts plus `total` for whatever the model produces (SE needs `clean` [B, N], SER needs `labels` [B]).
+
+    `cfg` is the model's own ModelConfig; the cascade's two stages are trained separately, each with its own config.
+    """
     parts: Dict[str, Tensor] = {}
     if out.se is not None and clean is not None:
         stft = _find_se_head(model).stft

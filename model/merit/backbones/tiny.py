@@ -5,7 +5,6 @@ Built from torchaudio's `wav2vec2_model` (which exports to ONNX) so the training
 """
 from typing import List
 
-import torch
 from torch import Tensor, nn
 from torchaudio.models import Wav2Vec2Model, wav2vec2_model
 
@@ -70,7 +69,6 @@ def build_tiny(cfg: BackboneConfig) -> TinyBackbone:
     return TinyBackbone(cfg)
 
 
-@torch.no_grad()
 def num_frames(num_samples: int) -> int:
     """Frames the 320x conv front end yields for `num_samples` (0 below one 400-sample receptive field)."""
     return max(0, (num_samples - 400) // 320 + 1)
