@@ -331,19 +331,22 @@ def test_torchaudio_large_full_size_checkpoints_fairseq_and_huggingface(tmp_path
     assert_scalar_values(backbone.model, expected)
 
     # HF (Wav2Vec2ForPreTraining / HubertForCTC style: model prefix, heads), pos conv with torch>=2.1 parametrized
-    # weight norm spelling.
+    # weight norm spelling. HF configs of HuBERT-Large say conv_bias true, so this file flips the conv bias: the
+    # builder must follow the weights (bias present for HuBERT, absent for wav2vec2).
+    del backbone
+    spec = torchaudio_spec(not conv_bias, 24)
     prefix = "hubert." if kind == "hubert_large" else "wav2vec2."
-    hf_state, _ = scalar_checkpoint(spec, "huggingface", prefix=prefix)
+    hf_state, expected = scalar_checkpoint(spec, "huggingface", prefix=prefix)
     for old, new in (("weight_g", "parametrizations.weight.original0"), ("weight_v", "parametrizations.weight.original1")):
         hf_state[prefix + f"encoder.pos_conv_embed.conv.{new}"] = hf_state.pop(prefix + f"encoder.pos_conv_embed.conv.{old}")
     hf_path = str(tmp_path / "pytorch_model.bin")
     torch.save(hf_state, hf_path)
-    with torch.no_grad():
-        for p in backbone.parameters():
-            p.zero_()
+    backbone = builder(BackboneConfig(kind=kind, checkpoint_path=hf_path))
+    assert (backbone.model.feature_extractor.conv_layers[3].conv.bias is not None) == (not conv_bias)
+    assert_scalar_values(backbone.model, expected)
     report = backbone.load_checkpoint(hf_path)
     assert report.ok and report.convention == "huggingface" and report.conventions["huggingface"] == len(spec)
-    assert_scalar_values(backbone.model, expected)
+    assert sorted(report.ignored) == sorted(prefix + k for k in EXTRA_KEYS["huggingface"])
 
     randomize_(backbone.model, 1, all_weights=True)
     backbone.eval()

@@ -404,23 +404,35 @@ def load_mapped(
     return report
 
 
+@dataclass
+class Checkpoint:
+    """A checkpoint file read once: the raw object (None for safetensors) and its tensors."""
+
+    path: str
+    raw: Any
+    state: Dict[str, Tensor]
+
+
+def open_checkpoint(path: str) -> Checkpoint:
+    if path.endswith(".safetensors"):
+        return Checkpoint(path, None, read_state_dict(path))
+    raw = read_checkpoint(path)
+    return Checkpoint(path, raw, extract_state_dict(raw, path))
+
+
 def load_checkpoint_file(
     module: nn.Module,
-    path: str,
+    checkpoint: "str | Checkpoint",
     keymap: KeyMap,
     strict: bool = True,
     validate: Optional[Callable[[Any, str], None]] = None,
 ) -> LoadReport:
-    """Reads `path` (see `read_state_dict`), lets `validate(raw_object, path)` check stored config, then loads."""
-    if path.endswith(".safetensors"):
-        state = read_state_dict(path)
-        raw: Any = None
-    else:
-        raw = read_checkpoint(path)
-        state = extract_state_dict(raw, path)
+    """Reads a path (see `read_state_dict`) or takes an opened Checkpoint, lets `validate(raw_object, path)` check the
+    stored config, then loads through `keymap`."""
+    ckpt = open_checkpoint(checkpoint) if isinstance(checkpoint, str) else checkpoint
     if validate is not None:
-        validate(raw, path)
-    return load_mapped(module, state, keymap, source=path, strict=strict)
+        validate(ckpt.raw, ckpt.path)
+    return load_mapped(module, ckpt.state, keymap, source=ckpt.path, strict=strict)
 
 
 def normalize_waveform(waveform: Tensor, eps: float = 1e-5) -> Tensor:

@@ -23,12 +23,14 @@ torchaudio's `utils/import_fairseq.py` and `utils/import_huggingface.py`, which 
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional
+import re
+from typing import Any, List, Mapping, Optional, Union
 
 from torch import Tensor, nn
 from torchaudio.models import Wav2Vec2Model, wav2vec2_model
 
 from merit.backbones.checkpoints import (
+    Checkpoint,
     KeyMap,
     LoadReport,
     Rule,
@@ -38,6 +40,7 @@ from merit.backbones.checkpoints import (
     hf_config_beside,
     load_checkpoint_file,
     normalize_waveform,
+    open_checkpoint,
     require_file,
 )
 
@@ -111,8 +114,8 @@ class TorchaudioSSL(nn.Module):
             states.append(x)
         return states
 
-    def load_checkpoint(self, path: str, strict: bool = True, expect: dict = None) -> LoadReport:
-        """Loads fairseq / HuggingFace / torchaudio weights from `path` into `self.model`."""
+    def load_checkpoint(self, path: Union[str, Checkpoint], strict: bool = True, expect: dict = None) -> LoadReport:
+        """Loads fairseq / HuggingFace / torchaudio weights from `path` (or an opened Checkpoint) into `self.model`."""
 
         normalize: List[Optional[bool]] = []
 
@@ -198,25 +201,46 @@ def _arch_expect(conv_bias: bool) -> dict:
     }
 
 
+_CONV_BIAS_KEY = re.compile(r".*conv_layers\.\d+\.(?:0|conv)\.bias")
+_CONV_WEIGHT_KEY = re.compile(r".*conv_layers\.\d+\.(?:0|conv)\.weight")
+
+
+def checkpoint_conv_bias(state: Mapping[str, Any], default: bool) -> bool:
+    """Whether the checkpoint's conv front end has biases (default when it has no conv weights at all).
+
+    The published fairseq HuBERT-Large has none (torchaudio's HUBERT_LARGE bundle: extractor_conv_bias False), but
+    HuggingFace configs of HuBERT-Large checkpoints say conv_bias true (e.g. facebook/hubert-large-ls960-ft), so an HF
+    file may carry conv biases: the architecture follows the weights rather than refusing them.
+    """
+    if not any(_CONV_WEIGHT_KEY.fullmatch(k) for k in state):
+        return default
+    return any(_CONV_BIAS_KEY.fullmatch(k) for k in state)
+
+
 def _build(cfg: Any, kind: str, conv_bias: bool) -> TorchaudioSSL:
     got = getattr(cfg, "kind", kind)
     if got != kind:
         raise ValueError(f"this builder needs backbone.kind={kind!r}, got {got!r}")
     path = getattr(cfg, "checkpoint_path", None)
+    ckpt = None
     if path:
         require_file(path)
+        ckpt = open_checkpoint(path)  # read first: the conv bias follows the file, and a bad file fails before a build
+        conv_bias = checkpoint_conv_bias(ckpt.state, conv_bias)
     # Input normalisation on by default: the published Large weights expect it (a checkpoint's config overrides).
     backbone = TorchaudioSSL(large_model(conv_bias=conv_bias), normalize_input=True)
-    if path:
-        backbone.load_checkpoint(path, expect=_arch_expect(conv_bias))
+    if ckpt is not None:
+        backbone.load_checkpoint(ckpt, expect=_arch_expect(conv_bias))
     return backbone
 
 
 def build_hubert_large(cfg: Any) -> TorchaudioSSL:
-    """HuBERT-Large (fairseq hubert_large_ll60k.pt / HF facebook/hubert-large-ll60k): no conv bias."""
+    """HuBERT-Large (fairseq hubert_large_ll60k.pt / HF facebook/hubert-large-ll60k): no conv bias unless the
+    checkpoint has one."""
     return _build(cfg, "hubert_large", conv_bias=False)
 
 
 def build_wav2vec2_large(cfg: Any) -> TorchaudioSSL:
-    """wav2vec2-Large LV-60k (fairseq wav2vec_vox_new.pt / HF facebook/wav2vec2-large-lv60): conv bias."""
+    """wav2vec2-Large LV-60k (fairseq wav2vec_vox_new.pt / HF facebook/wav2vec2-large-lv60): conv bias (unless the
+    checkpoint has none)."""
     return _build(cfg, "wav2vec2_large", conv_bias=True)
