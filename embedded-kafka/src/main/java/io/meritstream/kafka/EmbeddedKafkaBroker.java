@@ -342,6 +342,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             // Fewer internal partitions start faster; one node gains nothing from 50.
             props.put("offsets.topic.num.partitions", "4");
             props.put("transaction.state.log.num.partitions", "4");
+            // Flink's KafkaSink gives EXACTLY_ONCE producers a 1 h transaction timeout; the broker's default maximum
+            // (15 min) would refuse them, as Flink's documentation warns for production brokers.
+            props.put(
+                    "transaction.max.timeout.ms",
+                    String.valueOf(Duration.ofHours(1).toMillis()));
             // Consumer groups in tests have one member that should not wait 3 s for others.
             props.put("group.initial.rebalance.delay.ms", "0");
             props.put("num.partitions", String.valueOf(defaultPartitions));

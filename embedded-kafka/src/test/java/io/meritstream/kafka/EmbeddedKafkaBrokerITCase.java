@@ -70,6 +70,10 @@ class EmbeddedKafkaBrokerITCase {
         kafka.createTopics("transactional");
         Properties props = new Properties();
         props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "embedded-kafka-it");
+        // What Flink's KafkaSink sets for EXACTLY_ONCE; more than a default broker allows.
+        props.put(
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                String.valueOf(Duration.ofHours(1).toMillis()));
         try (KafkaProducer<String, String> producer = producer(props)) {
             producer.initTransactions();
             producer.beginTransaction();
