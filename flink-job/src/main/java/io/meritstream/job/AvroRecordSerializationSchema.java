@@ -1,0 +1,53 @@
+package io.meritstream.job;
+
+import io.meritstream.schemas.SingleObjectCodec;
+import java.util.Objects;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.util.function.SerializableFunction;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Writes Avro specific records to one topic in the project's wire format (single-object encoding through {@link
+ * SingleObjectCodec}), with the Kafka key taken from the record. One class for every output topic: dead letters,
+ * enhanced audio, emotion events, trends and alerts.
+ */
+public final class AvroRecordSerializationSchema<T extends SpecificRecord>
+        implements KafkaRecordSerializationSchema<T> {
+    private static final long serialVersionUID = 1L;
+
+    private final String topic;
+    private final Class<T> type;
+    private final SerializableFunction<T, byte[]> key;
+
+    private transient SingleObjectCodec<T> codec;
+
+    /**
+     * @param topic the topic every record goes to
+     * @param type the record's generated class
+     * @param key the Kafka key of a record (may return null for no key); e.g. the session id's UTF-8 bytes
+     */
+    public AvroRecordSerializationSchema(String topic, Class<T> type, SerializableFunction<T, byte[]> key) {
+        this.topic = Objects.requireNonNull(topic, "topic");
+        this.type = Objects.requireNonNull(type, "type");
+        this.key = Objects.requireNonNull(key, "key");
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
+        codec = SingleObjectCodec.of(type);
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
+        if (codec == null) {
+            codec = SingleObjectCodec.of(type); // used without open(), e.g. directly in a test
+        }
+        return new ProducerRecord<>(topic, null, timestamp, key.apply(element), codec.encode(element));
+    }
+
+    public String topic() {
+        return topic;
+    }
+}

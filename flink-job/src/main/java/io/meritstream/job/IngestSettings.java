@@ -1,0 +1,77 @@
+package io.meritstream.job;
+
+import java.io.Serializable;
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ReadableConfig;
+
+/** The validated {@link IngestOptions}. Immutable and serializable. */
+public final class IngestSettings implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final long maxFrameMs;
+    private final int dlqMaxOriginalBytes;
+    private final Duration resamplerIdleFlush;
+
+    public IngestSettings(long maxFrameMs, int dlqMaxOriginalBytes, Duration resamplerIdleFlush) {
+        require(maxFrameMs >= 1 && maxFrameMs <= 60_000, IngestOptions.MAX_FRAME_MS, maxFrameMs, "1 to 60000");
+        require(
+                dlqMaxOriginalBytes >= 0 && dlqMaxOriginalBytes <= 16 * 1024 * 1024,
+                IngestOptions.DLQ_MAX_ORIGINAL_BYTES,
+                dlqMaxOriginalBytes,
+                "0 to 16777216");
+        require(
+                resamplerIdleFlush.compareTo(Duration.ofMillis(10)) >= 0
+                        && resamplerIdleFlush.compareTo(Duration.ofMinutes(10)) <= 0,
+                IngestOptions.RESAMPLER_IDLE_FLUSH,
+                resamplerIdleFlush,
+                "10 ms to 10 min");
+        this.maxFrameMs = maxFrameMs;
+        this.dlqMaxOriginalBytes = dlqMaxOriginalBytes;
+        this.resamplerIdleFlush = resamplerIdleFlush;
+    }
+
+    /** The defaults of {@link IngestOptions}. */
+    public static IngestSettings defaults() {
+        return new IngestSettings(
+                IngestOptions.MAX_FRAME_MS.defaultValue(),
+                IngestOptions.DLQ_MAX_ORIGINAL_BYTES.defaultValue(),
+                IngestOptions.RESAMPLER_IDLE_FLUSH.defaultValue());
+    }
+
+    /**
+     * Reads and validates the ingest options.
+     *
+     * @throws IllegalArgumentException naming the offending option, its value and what is allowed
+     */
+    public static IngestSettings fromConfiguration(ReadableConfig conf) {
+        return new IngestSettings(
+                conf.get(IngestOptions.MAX_FRAME_MS),
+                conf.get(IngestOptions.DLQ_MAX_ORIGINAL_BYTES),
+                conf.get(IngestOptions.RESAMPLER_IDLE_FLUSH));
+    }
+
+    public long maxFrameMs() {
+        return maxFrameMs;
+    }
+
+    public int dlqMaxOriginalBytes() {
+        return dlqMaxOriginalBytes;
+    }
+
+    public Duration resamplerIdleFlush() {
+        return resamplerIdleFlush;
+    }
+
+    private static void require(boolean ok, ConfigOption<?> option, Object value, String allowed) {
+        if (!ok) {
+            throw new IllegalArgumentException("Option '" + option.key() + "' must be " + allowed + ", got " + value);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "IngestSettings{maxFrameMs=" + maxFrameMs + ", dlqMaxOriginalBytes=" + dlqMaxOriginalBytes
+                + ", resamplerIdleFlush=" + resamplerIdleFlush + "}";
+    }
+}

@@ -1,0 +1,57 @@
+package io.meritstream.job;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/**
+ * Where the job reads and writes Kafka. Read and validated by {@link KafkaSettings#fromConfiguration}; a bad value fails
+ * the job at start-up with a message naming the option and what is allowed.
+ */
+public final class KafkaOptions {
+    private KafkaOptions() {}
+
+    /**
+     * Prefix of Kafka client properties passed through unchanged to every consumer and producer of the job, e.g. {@code
+     * kafka.properties.security.protocol=SASL_SSL} or {@code kafka.properties.sasl.jaas.config=...}.
+     */
+    public static final String PROPERTIES_PREFIX = "kafka.properties.";
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Kafka brokers to connect to, as host:port[,host:port...]. Required.");
+
+    public static final ConfigOption<String> INPUT_TOPIC = ConfigOptions.key("kafka.input-topic")
+            .stringType()
+            .defaultValue("audio-frames")
+            .withDescription("Topic of the audio frames (Avro AudioFrame, single-object encoding, key = sessionId).");
+
+    public static final ConfigOption<String> DLQ_TOPIC = ConfigOptions.key("kafka.dlq-topic")
+            .stringType()
+            .defaultValue("audio-dlq")
+            .withDescription("Dead-letter topic: every input record the job cannot use, as an Avro DeadLetter with the"
+                    + " reason and the original bytes. Must differ from the input topic.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
+            .stringType()
+            .defaultValue("merit-stream")
+            .withDescription("Consumer group of the job. Flink tracks offsets in its checkpoints and commits them to"
+                    + " this group on each checkpoint, for monitoring and for 'kafka.starting-offsets: committed'.");
+
+    public static final ConfigOption<String> STARTING_OFFSETS = ConfigOptions.key("kafka.starting-offsets")
+            .stringType()
+            .defaultValue("committed")
+            .withDescription("Where a job without a checkpoint starts reading: 'earliest', 'latest', 'committed' (the"
+                    + " group's committed offsets; the earliest offset for partitions without one) or"
+                    + " 'timestamp:<epoch ms>' (the first record at or after that time). A job restored from a"
+                    + " checkpoint or savepoint always resumes from it.");
+
+    public static final ConfigOption<DeliveryGuarantee> DLQ_DELIVERY_GUARANTEE = ConfigOptions.key(
+                    "kafka.dlq-delivery-guarantee")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
+            .withDescription("Delivery guarantee of the dead-letter sink: 'at-least-once' (flush on checkpoint),"
+                    + " 'exactly-once' (Kafka transactions committed on checkpoint; consumers read with"
+                    + " isolation.level=read_committed) or 'none'.");
+}

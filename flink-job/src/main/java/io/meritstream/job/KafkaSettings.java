@@ -1,0 +1,202 @@
+package io.meritstream.job;
+
+import java.io.Serializable;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/** The validated {@link KafkaOptions}. Immutable and serializable. */
+public final class KafkaSettings implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+    private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^\\s:,\\[\\]]+):(\\d{1,5})");
+    private static final String OFFSETS_ALLOWED = "earliest, latest, committed or timestamp:<epoch ms>";
+
+    /**
+     * Client properties the job sets from its own options or that the connectors own; passing them through {@code
+     * kafka.properties.*} would silently fight the typed option, so it is refused with a pointer to the right one.
+     */
+    private static final Map<String, String> RESERVED_PROPERTIES = Map.of(
+            "bootstrap.servers", "use '" + KafkaOptions.BOOTSTRAP_SERVERS.key() + "'",
+            "group.id", "use '" + KafkaOptions.GROUP_ID.key() + "'",
+            "key.deserializer", "the source reads raw bytes",
+            "value.deserializer", "the source reads raw bytes",
+            "key.serializer", "the sinks write raw bytes",
+            "value.serializer", "the sinks write raw bytes",
+            "transactional.id", "the exactly-once sink derives it from '" + KafkaOptions.GROUP_ID.key() + "'");
+
+    private final String bootstrapServers;
+    private final String inputTopic;
+    private final String dlqTopic;
+    private final String groupId;
+    private final String startingOffsets;
+    private final DeliveryGuarantee dlqDeliveryGuarantee;
+    private final TreeMap<String, String> clientProperties;
+
+    private KafkaSettings(
+            String bootstrapServers,
+            String inputTopic,
+            String dlqTopic,
+            String groupId,
+            String startingOffsets,
+            DeliveryGuarantee dlqDeliveryGuarantee,
+            TreeMap<String, String> clientProperties) {
+        this.bootstrapServers = bootstrapServers;
+        this.inputTopic = inputTopic;
+        this.dlqTopic = dlqTopic;
+        this.groupId = groupId;
+        this.startingOffsets = startingOffsets;
+        this.dlqDeliveryGuarantee = dlqDeliveryGuarantee;
+        this.clientProperties = clientProperties;
+    }
+
+    /**
+     * Reads and validates the Kafka options and the {@code kafka.properties.*} pass-through.
+     *
+     * @throws IllegalArgumentException naming the offending option, its value and what is allowed
+     */
+    public static KafkaSettings fromConfiguration(ReadableConfig conf) {
+        String servers = conf.getOptional(KafkaOptions.BOOTSTRAP_SERVERS)
+                .map(String::trim)
+                .orElse("");
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("Option '" + KafkaOptions.BOOTSTRAP_SERVERS.key()
+                    + "' is required: the Kafka brokers as host:port[,host:port...]");
+        }
+        for (String server : servers.split(",", -1)) {
+            var matcher = HOST_PORT.matcher(server.trim());
+            int port = matcher.matches() ? Integer.parseInt(matcher.group(2)) : -1;
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("Option '" + KafkaOptions.BOOTSTRAP_SERVERS.key()
+                        + "' must be host:port[,host:port...] with ports 1-65535, got '" + servers + "' (entry '"
+                        + server.trim() + "')");
+            }
+        }
+        String input = topic(conf, KafkaOptions.INPUT_TOPIC);
+        String dlq = topic(conf, KafkaOptions.DLQ_TOPIC);
+        if (input.equals(dlq)) {
+            throw new IllegalArgumentException("Option '" + KafkaOptions.DLQ_TOPIC.key() + "' must differ from '"
+                    + KafkaOptions.INPUT_TOPIC.key() + "' (both are '" + input + "'): dead letters would be read"
+                    + " back as input");
+        }
+        String group = conf.get(KafkaOptions.GROUP_ID).trim();
+        if (group.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "Option '" + KafkaOptions.GROUP_ID.key() + "' must not be empty: the job's consumer group");
+        }
+        String offsets = conf.get(KafkaOptions.STARTING_OFFSETS).trim();
+        parseStartingOffsets(offsets); // validates
+
+        TreeMap<String, String> properties = new TreeMap<>();
+        for (Map.Entry<String, String> entry : conf.toMap().entrySet()) {
+            if (!entry.getKey().startsWith(KafkaOptions.PROPERTIES_PREFIX)) {
+                continue;
+            }
+            String property = entry.getKey().substring(KafkaOptions.PROPERTIES_PREFIX.length());
+            if (property.isBlank()) {
+                throw new IllegalArgumentException("Option '" + entry.getKey() + "' names no Kafka property: write '"
+                        + KafkaOptions.PROPERTIES_PREFIX + "<property>', e.g. '" + KafkaOptions.PROPERTIES_PREFIX
+                        + "security.protocol'");
+            }
+            String reserved = RESERVED_PROPERTIES.get(property);
+            if (reserved != null) {
+                throw new IllegalArgumentException(
+                        "Option '" + entry.getKey() + "' is not allowed as a pass-through: " + reserved);
+            }
+            properties.put(property, entry.getValue());
+        }
+        return new KafkaSettings(
+                servers, input, dlq, group, offsets, conf.get(KafkaOptions.DLQ_DELIVERY_GUARANTEE), properties);
+    }
+
+    /**
+     * Parses a {@link KafkaOptions#STARTING_OFFSETS} value.
+     *
+     * @throws IllegalArgumentException naming the option and the allowed values
+     */
+    public static OffsetsInitializer parseStartingOffsets(String value) {
+        String spec = value.trim().toLowerCase(Locale.ROOT);
+        switch (spec) {
+            case "earliest":
+                return OffsetsInitializer.earliest();
+            case "latest":
+                return OffsetsInitializer.latest();
+            case "committed":
+                return OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+            default:
+                break;
+        }
+        if (spec.startsWith("timestamp:")) {
+            String millis = spec.substring("timestamp:".length()).trim();
+            try {
+                long timestamp = Long.parseLong(millis);
+                if (timestamp >= 0) {
+                    return OffsetsInitializer.timestamp(timestamp);
+                }
+            } catch (NumberFormatException e) {
+                // reported below with the allowed values
+            }
+            throw new IllegalArgumentException("Option '" + KafkaOptions.STARTING_OFFSETS.key() + "' has timestamp '"
+                    + millis + "', which is not epoch milliseconds (a whole number >= 0); allowed: "
+                    + OFFSETS_ALLOWED);
+        }
+        throw new IllegalArgumentException("Option '" + KafkaOptions.STARTING_OFFSETS.key() + "' must be one of "
+                + OFFSETS_ALLOWED + ", got '" + value + "'");
+    }
+
+    private static String topic(ReadableConfig conf, ConfigOption<String> option) {
+        String topic = conf.get(option).trim();
+        if (!TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+            throw new IllegalArgumentException("Option '" + option.key()
+                    + "' must be a Kafka topic name (1-249 characters from a-z A-Z 0-9 . _ -), got '" + topic + "'");
+        }
+        return topic;
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public String inputTopic() {
+        return inputTopic;
+    }
+
+    public String dlqTopic() {
+        return dlqTopic;
+    }
+
+    public String groupId() {
+        return groupId;
+    }
+
+    public OffsetsInitializer startingOffsets() {
+        return parseStartingOffsets(startingOffsets);
+    }
+
+    public DeliveryGuarantee dlqDeliveryGuarantee() {
+        return dlqDeliveryGuarantee;
+    }
+
+    /** The {@code kafka.properties.*} pass-through without its prefix; a fresh copy. */
+    public Properties clientProperties() {
+        Properties properties = new Properties();
+        properties.putAll(clientProperties);
+        return properties;
+    }
+
+    @Override
+    public String toString() {
+        // Values of pass-through properties may be secrets (sasl.jaas.config, ssl passwords): names only.
+        return "KafkaSettings{bootstrapServers=" + bootstrapServers + ", inputTopic=" + inputTopic + ", dlqTopic="
+                + dlqTopic + ", groupId=" + groupId + ", startingOffsets=" + startingOffsets + ", dlqDelivery="
+                + dlqDeliveryGuarantee + ", properties=" + clientProperties.keySet() + "}";
+    }
+}

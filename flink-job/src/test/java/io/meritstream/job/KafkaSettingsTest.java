@@ -1,0 +1,135 @@
+package io.meritstream.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.junit.jupiter.api.Test;
+
+class KafkaSettingsTest {
+
+    @Test
+    void defaultsWithOnlyTheBrokers() {
+        KafkaSettings settings = KafkaSettings.fromConfiguration(conf(Map.of("kafka.bootstrap-servers", "b1:9092")));
+        assertThat(settings.bootstrapServers()).isEqualTo("b1:9092");
+        assertThat(settings.inputTopic()).isEqualTo("audio-frames");
+        assertThat(settings.dlqTopic()).isEqualTo("audio-dlq");
+        assertThat(settings.groupId()).isEqualTo("merit-stream");
+        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.startingOffsets().getAutoOffsetResetStrategy()).isEqualTo(OffsetResetStrategy.EARLIEST);
+        assertThat(settings.clientProperties()).isEmpty();
+    }
+
+    @Test
+    void passThroughPropertiesLoseTheirPrefixAndAreNotLogged() {
+        KafkaSettings settings = KafkaSettings.fromConfiguration(conf(Map.of(
+                "kafka.bootstrap-servers", "b1:9093,[::1]:9093",
+                "kafka.properties.security.protocol", "SASL_SSL",
+                "kafka.properties.sasl.mechanism", "PLAIN",
+                "kafka.properties.sasl.jaas.config", "secret-config",
+                "kafka.dlq-delivery-guarantee", "exactly-once")));
+        assertThat(settings.clientProperties())
+                .containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("sasl.mechanism", "PLAIN")
+                .containsEntry("sasl.jaas.config", "secret-config")
+                .hasSize(3);
+        assertThat(settings.toString()).contains("sasl.jaas.config").doesNotContain("secret-config");
+        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+    }
+
+    @Test
+    void startingOffsetsAcceptTheFourForms() {
+        assertThat(KafkaSettings.parseStartingOffsets("earliest").getAutoOffsetResetStrategy())
+                .isEqualTo(OffsetResetStrategy.EARLIEST);
+        assertThat(KafkaSettings.parseStartingOffsets(" LATEST ").getAutoOffsetResetStrategy())
+                .isEqualTo(OffsetResetStrategy.LATEST);
+        assertThat(KafkaSettings.parseStartingOffsets("committed")).isNotNull();
+        OffsetsInitializer timestamp = KafkaSettings.parseStartingOffsets("timestamp:1700000000000");
+        assertThat(timestamp.getClass().getSimpleName()).contains("Timestamp");
+    }
+
+    @Test
+    void missingBrokersNameTheOption() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(conf(Map.of())))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(
+                        "Option 'kafka.bootstrap-servers' is required: the Kafka brokers as host:port[,host:port...]");
+    }
+
+    @Test
+    void brokerWithoutPortIsRefused() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(conf(Map.of("kafka.bootstrap-servers", "b1:9092,b2"))))
+                .hasMessage("Option 'kafka.bootstrap-servers' must be host:port[,host:port...] with ports 1-65535,"
+                        + " got 'b1:9092,b2' (entry 'b2')");
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(conf(Map.of("kafka.bootstrap-servers", "b1:99999"))))
+                .hasMessageContaining("entry 'b1:99999'");
+    }
+
+    @Test
+    void badStartingOffsetsListTheAllowedValues() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.starting-offsets", "newest"))))
+                .hasMessage("Option 'kafka.starting-offsets' must be one of earliest, latest, committed or"
+                        + " timestamp:<epoch ms>, got 'newest'");
+        assertThatThrownBy(() -> KafkaSettings.parseStartingOffsets("timestamp:yesterday"))
+                .hasMessage("Option 'kafka.starting-offsets' has timestamp 'yesterday', which is not epoch milliseconds"
+                        + " (a whole number >= 0); allowed: earliest, latest, committed or timestamp:<epoch ms>");
+        assertThatThrownBy(() -> KafkaSettings.parseStartingOffsets("timestamp:-5"))
+                .hasMessageContaining("timestamp '-5'");
+    }
+
+    @Test
+    void badTopicsAreRefused() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.input-topic", "audio frames"))))
+                .hasMessage("Option 'kafka.input-topic' must be a Kafka topic name (1-249 characters from a-z A-Z 0-9"
+                        + " . _ -), got 'audio frames'");
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.dlq-topic", "audio-frames"))))
+                .hasMessage("Option 'kafka.dlq-topic' must differ from 'kafka.input-topic' (both are 'audio-frames'):"
+                        + " dead letters would be read back as input");
+    }
+
+    @Test
+    void emptyGroupIsRefused() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.group-id", " "))))
+                .hasMessage("Option 'kafka.group-id' must not be empty: the job's consumer group");
+    }
+
+    @Test
+    void reservedPassThroughPropertiesPointToTheTypedOption() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.properties.bootstrap.servers", "c:2"))))
+                .hasMessage("Option 'kafka.properties.bootstrap.servers' is not allowed as a pass-through: use"
+                        + " 'kafka.bootstrap-servers'");
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.properties.group.id", "g"))))
+                .hasMessageContaining("use 'kafka.group-id'");
+    }
+
+    @Test
+    void unknownDeliveryGuaranteeNamesTheOption() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.dlq-delivery-guarantee", "MAYBE_ONCE"))))
+                .hasMessageContaining("kafka.dlq-delivery-guarantee");
+    }
+
+    @Test
+    void sourceAndSinkBuildFromTheSettings() {
+        KafkaSettings settings = KafkaSettings.fromConfiguration(conf(Map.of(
+                "kafka.bootstrap-servers", "b:1",
+                "kafka.properties.security.protocol", "SSL",
+                "kafka.dlq-delivery-guarantee", "exactly-once")));
+        assertThat(KafkaConnectors.audioFrameSource(settings).build()).isNotNull();
+        assertThat(KafkaConnectors.deadLetterSink(settings)).isNotNull();
+    }
+
+    private static Configuration conf(Map<String, String> values) {
+        return Configuration.fromMap(values);
+    }
+}
