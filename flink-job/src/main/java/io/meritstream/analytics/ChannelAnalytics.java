@@ -191,8 +191,8 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         channelsIdleClosed.inc();
         if (s.lastWindowIndex < 0 && s.nextIndex == 0) {
             // Nothing of this channel was ever processed: these are stragglers of a channel already closed (or its
-            // first window never came). Emitting a summary for them would invent a second session.
-            lateWindows.inc(s.pendingCount);
+            // first window never came). Emitting a summary for them would invent a second session; close() counts
+            // them as late.
             close(s, ctx);
             return;
         }
