@@ -63,6 +63,11 @@ public final class MetricNames {
     public static final String FRAMES_MISSING = "framesMissing";
     /** Counter: gaps whose silence was shortened to {@code windowing.max-gap-fill} (their frames still count). */
     public static final String GAPS_TRUNCATED = "gapsTruncated";
+    /**
+     * Counter: frames missing before a channel's first frame, not filled with silence (the job started mid-call, or a
+     * duplicate arrived after its channel closed).
+     */
+    public static final String FRAMES_SKIPPED_AT_START = "framesSkippedAtStart";
     /** Counter: windows sent to inference, final ones included. */
     public static final String WINDOWS_EMITTED = "windowsEmitted";
     /** Counter: channels (session + channel) whose first frame arrived. */

@@ -28,14 +28,20 @@ import org.apache.flink.util.Collector;
  *
  * <p>Frames are put into the channel's timeline in seq order. A frame ahead of the next expected seq waits in a bounded
  * reorder buffer; when the buffer holds more than {@link WindowingConfig#reorderMaxFrames()} frames, the missing frames
- * are given up on and replaced by silence of the latest frame's length, and every window containing it is flagged
- * {@link WindowFlag#GAP_FILLED}. Frames at or below a consumed seq, or equal to a buffered one, are duplicates and are
- * dropped. Every frame ends up in exactly one counter or in the timeline.
+ * are given up on and replaced by silence of the latest frame's length (at most {@code windowing.max-gap-fill}), and
+ * every window containing it is flagged {@link WindowFlag#GAP_FILLED}; frames missing before the channel's first frame
+ * are skipped instead. Frames at or below a consumed seq, or equal to a buffered one, are duplicates and are dropped.
+ * Nothing disappears uncounted: every frame is in the timeline or counted as a duplicate, every missing frame is counted
+ * as filled or skipped.
  *
  * <p>Each time the timeline reaches the end of the next window, that window is emitted from a ring buffer of one window
  * length. The channel is closed by its end-of-stream frame, or by the idle timeout (processing time): buffered frames
  * are flushed, the last partial window is emitted zero-padded with {@code finalWindow} set, and all state and the timer
  * are removed. State TTL is only a backstop for state a timer could not reach.
+ *
+ * <p>State per channel: the bookkeeping ({@link StreamState}), the ring (one {@code float[]} of a window, 192 KB at
+ * 3 s) and the reorder buffer (a MapState of at most {@code windowing.reorder.max-frames} frames). The ring is written
+ * on every frame, which is free on the heap state backend; on RocksDB each write serializes it.
  *
  * <p>One processing-time timer per channel: it is set at the earliest deadline and re-armed when it fires early, so a
  * frame costs no timer deletion and registration.
@@ -58,6 +64,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private transient Counter gapsFilled;
     private transient Counter framesMissing;
     private transient Counter gapsTruncated;
+    private transient Counter framesSkippedAtStart;
     private transient Counter windowsEmitted;
     private transient Counter sessionsOpened;
     private transient Counter sessionsClosed;
@@ -92,6 +99,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         gapsFilled = metrics.counter(MetricNames.GAPS_FILLED);
         framesMissing = metrics.counter(MetricNames.FRAMES_MISSING);
         gapsTruncated = metrics.counter(MetricNames.GAPS_TRUNCATED);
+        framesSkippedAtStart = metrics.counter(MetricNames.FRAMES_SKIPPED_AT_START);
         windowsEmitted = metrics.counter(MetricNames.WINDOWS_EMITTED);
         sessionsOpened = metrics.counter(MetricNames.SESSIONS_OPENED);
         sessionsClosed = metrics.counter(MetricNames.SESSIONS_CLOSED);
@@ -117,7 +125,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         // Bounded reordering: past the bound, give up on the oldest missing frames.
         while (!endOfStream && stream.bufferedFrames > config.reorderMaxFrames()) {
             long oldest = oldestBufferedSeq();
-            fillGap(stream, oldest - stream.nextSeq, reorderBuffer.get(oldest), out);
+            skipMissing(stream, oldest - stream.nextSeq, reorderBuffer.get(oldest), out);
             endOfStream = drainBuffer(stream, out);
         }
 
@@ -218,6 +226,21 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
             stream.streamStartMs = frame.timestampMs - position * 1000 / DecodedFrame.SAMPLE_RATE;
         }
         stream.lastArrivalMs = Math.max(stream.lastArrivalMs, frame.arrivalMs);
+    }
+
+    /**
+     * Gives up on {@code missingFrames} frames from {@code nextSeq} on. Before the first frame of the timeline they are
+     * skipped: the job started reading mid-call, or they are stragglers of a channel that was closed already, and
+     * silence nobody spoke would only delay the real audio (or make up a call from a duplicate). Later they become
+     * silence.
+     */
+    private void skipMissing(StreamState stream, long missingFrames, BufferedFrame next, Collector<WindowRequest> out) {
+        if (stream.nextSeq == 0) {
+            framesSkippedAtStart.inc(missingFrames);
+            stream.nextSeq = missingFrames;
+        } else {
+            fillGap(stream, missingFrames, next, out);
+        }
     }
 
     /**
@@ -332,7 +355,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         for (long seq : buffered) {
             BufferedFrame frame = reorderBuffer.get(seq);
             if (seq > stream.nextSeq) {
-                fillGap(stream, seq - stream.nextSeq, frame, out);
+                skipMissing(stream, seq - stream.nextSeq, frame, out);
             }
             consume(stream, frame, out);
         }

@@ -8,8 +8,8 @@ import java.util.Objects;
  * One analysis window of one channel: the output of the {@link SessionWindower} and the input of inference. A Flink
  * POJO (public fields, no-arg constructor).
  *
- * <p>Timeline: sample {@code p} of a channel is the {@code p}-th sample at 16 kHz after the channel's first frame
- * (frame seq 0), gap-filled silence included. Window {@code k} covers {@code [startSample, startSample + samples.length)}
+ * <p>Timeline: sample {@code p} of a channel is the {@code p}-th sample at 16 kHz from the start of the channel's first
+ * frame (seq 0, or the first one that arrived when earlier ones never did), gap-filled silence included. Window {@code k} covers {@code [startSample, startSample + samples.length)}
  * and consecutive windows start {@link #hopSamples} apart, so the audio new in a window is its last {@code hopSamples}
  * (the whole window for the first one when it is not emitted early). Positions before 0 (early first windows) and from
  * {@link #validSamples} on (the final window) are zeros, not audio.

@@ -229,6 +229,44 @@ class SessionWindowerTest {
     }
 
     @Test
+    void aChannelJoinedMidCallStartsItsTimelineAtTheFirstFrameThatCame() throws Exception {
+        open(TINY); // holds at most 3 out-of-order frames
+        // Frames 0..4 were never read (the job started mid-call): positions count from frame 5.
+        for (long seq = 5; seq < 9; seq++) {
+            harness.processElement(frameAt(CHANNEL, seq, (seq - 5) * FRAME, FRAME, false), 0);
+        }
+
+        List<WindowRequest> windows = output();
+        assertThat(windows).extracting(w -> w.startSample).containsExactly(-4L, -2L, 0L, 2L, 4L, 6L);
+        for (WindowRequest w : windows) {
+            assertThat(w.samples).containsExactly(expected(w.startSample, WINDOW));
+            assertThat(w.hasFlag(WindowFlag.GAP_FILLED)).isFalse();
+        }
+        assertThat(windows.get(0).streamStartMs).isEqualTo(CAPTURE_START_MS);
+        assertThat(counter(MetricNames.FRAMES_SKIPPED_AT_START)).isEqualTo(5);
+        assertThat(counter(MetricNames.GAPS_FILLED)).isZero();
+        assertThat(counter(MetricNames.FRAMES_MISSING)).isZero();
+    }
+
+    @Test
+    void aDuplicateEndOfStreamAfterTheChannelClosedMakesUpNoCall() throws Exception {
+        open(TINY);
+        harness.setProcessingTime(1_000);
+        harness.processElement(frame(0), 0);
+        harness.processElement(frame(SESSION, CHANNEL, 1, 0, true), 0);
+        assertThat(output()).extracting(w -> w.finalWindow).containsExactly(false, true);
+
+        // A producer retry delivers the end of stream again: it opens the channel anew, waits, and closes it empty.
+        harness.processElement(frame(SESSION, CHANNEL, 1, 0, true), 0);
+        harness.setProcessingTime(1_000 + EOS_WAIT_MS);
+
+        assertThat(output()).isEmpty();
+        assertNothingLeft();
+        assertThat(counter(MetricNames.FRAMES_SKIPPED_AT_START)).isEqualTo(1);
+        assertThat(counter(MetricNames.SESSIONS_CLOSED)).isEqualTo(2);
+    }
+
+    @Test
     void endOfStreamFlushesThePartialWindowAndRemovesAllState() throws Exception {
         open(TINY);
         for (int seq = 0; seq < 4; seq++) {
