@@ -9,10 +9,12 @@ import java.util.Objects;
  * POJO (public fields, no-arg constructor).
  *
  * <p>Timeline: sample {@code p} of a channel is the {@code p}-th sample at 16 kHz from the start of the channel's first
- * frame (seq 0, or the first one that arrived when earlier ones never did), gap-filled silence included. Window {@code k} covers {@code [startSample, startSample + samples.length)}
- * and consecutive windows start {@link #hopSamples} apart, so the audio new in a window is its last {@code hopSamples}
- * (the whole window for the first one when it is not emitted early). Positions before 0 (early first windows) and from
- * {@link #validSamples} on (the final window) are zeros, not audio.
+ * frame (seq 0, or the first one that arrived when earlier ones never did), gap-filled silence included. A window covers
+ * {@code [startSample, startSample + samples.length)}; consecutive windows start {@link #hopSamples} apart and every
+ * window but the final one ends where the timeline stood when it was emitted. So the audio new in a window is its last
+ * {@code hopSamples} (all of window 0 when it is not emitted early), and in the final window the part from {@code
+ * samples.length - hopSamples} to {@link #validSamples}, which may be empty. Positions before 0 (early windows) and
+ * from {@code validSamples} on (the final window) are zeros, not audio.
  */
 public class WindowRequest {
     public String sessionId;
