@@ -1,0 +1,495 @@
+#!/usr/bin/python3
+"""Evaluates trained models on a test manifest, compares them, and exports them with their test metrics.
+
+    # one model -> per-item results + summary (the contract dict of merit.metrics.evaluation_summary)
+    /usr/bin/python3 -m merit.evaluate --checkpoint work/runs/merit-sparse/final.pt \
+        --manifest work/corpus/test.jsonl --out work/eval/merit-sparse.json
+    # several models -> DIR/results.json, DIR/results.md, DIR/*.png (paired significance vs --reference)
+    /usr/bin/python3 -m merit.evaluate --report work/eval/*.json --reference merit-sparse --out models/eval
+    # ONNX + model cards carrying the test metrics
+    /usr/bin/python3 -m merit.evaluate --export work/runs/*/final.pt --results models/eval/results.json --out models
+
+(run from model/, or with model/ on PYTHONPATH). Each test utterance is run whole (batch 1, no padding, so padding
+cannot leak into the attention pooling), SE metrics compare the clean reference with the noisy input and with the
+enhanced output over their common length. Significance: McNemar's exact test on per-item correctness and a paired
+bootstrap (items resampled together for both models) of the F1-macro and SSNR differences.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+from merit.config import EMOTION_CLASSES, CascadeConfig, config_to_dict
+from merit.factory import load_checkpoint
+from merit.metrics import evaluation_summary, f1_scores, se_item_metrics
+from merit.pretrain import read_audio, read_manifest
+
+BOOTSTRAP = 2000
+
+
+# ------------------------------------------------------------------------------------------------------ one model
+
+
+@torch.no_grad()
+def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int] = None) -> Dict:
+    model, cfg, data, _ = load_checkpoint(ckpt)
+    blob = torch.load(ckpt, map_location="cpu")
+    recs = read_manifest(manifest)[:limit] if limit else read_manifest(manifest)
+    num_experts = None if isinstance(cfg, CascadeConfig) or cfg.kind != "sparse_merit" else cfg.moe.num_experts
+    items = []
+    route_counts = {t: np.zeros(num_experts, np.int64) for t in ("se", "ser")} if num_experts else None
+    agree = total_frames = 0
+    t0 = last = time.time()
+    noisy_cache = _load_noisy_cache(manifest)
+    done = 0
+    for group in _same_length_groups(recs):
+        # The test mixtures of one utterance share its length: one batched forward without any padding.
+        noisys = [read_audio(r["noisy_path"]) for r in group]
+        cleans = [read_audio(r["clean_path"]) for r in group]
+        out = model(torch.from_numpy(np.stack(noisys)))
+        for b, r in enumerate(group):
+            noisy, clean = noisys[b], cleans[b]
+            item = {"utt": r.get("utt", os.path.basename(r["noisy"])), "noisy": r["noisy"],
+                    "label": EMOTION_CLASSES.index(r["emotion"]), "snr_db": float(r["snr_db"]), "noise": r["noise"],
+                    "noise_seen": r.get("noise_seen"), "speaker": r.get("speaker")}
+            if out.emotion_logits is not None:
+                probs = torch.softmax(out.emotion_logits[b], -1)
+                item["pred"] = int(probs.argmax())
+                item["probs"] = [round(float(p), 5) for p in probs]
+            if out.enhanced is not None:
+                enhanced = out.enhanced[b].numpy()
+                n = min(len(clean), len(enhanced))
+                cached = noisy_cache.get(r["noisy"])
+                if cached is None:
+                    cached = se_item_metrics(clean[:n], noisy[:n])
+                    noisy_cache[r["noisy"]] = cached
+                item.update({k: round(v, 5) for k, v in cached.items()})
+                enh = se_item_metrics(clean[:n], enhanced[:n])
+                item.update({k.replace("noisy", "enhanced"): round(v, 5) for k, v in enh.items()})
+            if out.gates is not None:
+                per = {t: np.bincount(g.routing[b].numpy(), minlength=num_experts) for t, g in out.gates.items()}
+                for task, counts in per.items():
+                    route_counts[task] += counts
+                agree += int((out.gates["se"].routing[b] == out.gates["ser"].routing[b]).sum())
+                total_frames += int(out.gates["se"].routing[b].numel())
+                item["routing"] = {t: c.tolist() for t, c in per.items()}
+            items.append(item)
+        done += len(group)
+        if time.time() - last > 15 or done == len(recs):
+            last = time.time()
+            rate = done / (last - t0)
+            log(f"[evaluate {cfg.name}] {done}/{len(recs)} items, {rate:.1f}/s, ETA {(len(recs) - done) / rate:.0f} s")
+    _save_noisy_cache(manifest, noisy_cache)
+    summary = evaluation_summary(items, len(EMOTION_CLASSES))
+    if route_counts is not None:
+        summary["expert_utilisation"] = {
+            t: [round(float(c) / max(1, c_sum), 4) for c in counts]
+            for t, counts in route_counts.items() for c_sum in [counts.sum()]}
+        summary["gate_agreement"] = round(agree / max(1, total_frames), 4)
+    history = blob.get("history")
+    return {"name": cfg.name, "checkpoint": os.path.abspath(ckpt), "manifest": os.path.abspath(manifest),
+            "config": config_to_dict(cfg), "data": data, "summary": summary, "items": items,
+            "training": _compact_history(history), "seconds": round(time.time() - t0, 1)}
+
+
+def _same_length_groups(recs: List[Dict]) -> List[List[Dict]]:
+    """Consecutive manifest records whose noisy files have the same number of samples (at most 8 per group)."""
+    import soundfile as sf
+
+    groups: List[List[Dict]] = []
+    last_len = None
+    for r in recs:
+        n = sf.info(r["noisy_path"]).frames
+        if groups and n == last_len and len(groups[-1]) < 8:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+        last_len = n
+    return groups
+
+
+def _cache_path(manifest: str) -> str:
+    return os.path.splitext(os.path.abspath(manifest))[0] + ".noisy_metrics.json"
+
+
+def _load_noisy_cache(manifest: str) -> Dict[str, Dict]:
+    """The noisy-input metrics are the same for every model: computed once per manifest and reused."""
+    try:
+        with open(_cache_path(manifest)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_noisy_cache(manifest: str, cache: Dict[str, Dict]) -> None:
+    path = _cache_path(manifest)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(cache, f)
+    os.replace(tmp, path)
+
+
+def _compact_history(history) -> Optional[Dict]:
+    """Loss curves for the plots (per-step totals; for a cascade, one curve per half)."""
+    if history is None:
+        return None
+    if isinstance(history, dict):
+        return {k: _compact_history(v) for k, v in history.items()}
+    return {"step": [h["step"] for h in history], "total": [h["total"] for h in history],
+            "stage": [h.get("stage") for h in history]}
+
+
+# ------------------------------------------------------------------------------------------------- significance
+
+
+def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> Dict:
+    """Two-sided exact McNemar test on paired correctness (binomial on the discordant pairs)."""
+    b = int(np.sum(correct_a & ~correct_b))
+    c = int(np.sum(~correct_a & correct_b))
+    n = b + c
+    if n == 0:
+        return {"a_only": b, "b_only": c, "p_value": 1.0}
+    k = min(b, c)
+    # P(X <= k) for X ~ Bin(n, 0.5), doubled; computed in log space so large n cannot overflow.
+    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2) for i in range(k + 1)]
+    m = max(logs)
+    p = min(1.0, 2 * math.exp(m) * sum(math.exp(v - m) for v in logs))
+    return {"a_only": b, "b_only": c, "p_value": p}
+
+
+def paired_bootstrap(stat, n: int, rounds: int = BOOTSTRAP, seed: int = 0) -> Dict:
+    """stat(idx) -> difference (reference minus baseline) on the resampled items; two-sided p of 'difference = 0'."""
+    rng = np.random.default_rng(seed)
+    observed = stat(np.arange(n))
+    diffs = np.array([stat(rng.integers(0, n, n)) for _ in range(rounds)])
+    p = 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))
+    return {"difference": float(observed), "ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+            "p_value": float(min(1.0, max(p, 1.0 / rounds)))}
+
+
+def _align(ref: Dict, other: Dict, cond=None):
+    key = lambda it: (it["noisy"])  # noqa: E731
+    other_by = {key(it): it for it in other["items"]}
+    pairs = [(it, other_by[key(it)]) for it in ref["items"] if key(it) in other_by and (cond is None or cond(it))]
+    return pairs
+
+
+def significance(ref: Dict, other: Dict, cond=None) -> Dict:
+    pairs = _align(ref, other, cond)
+    out: Dict = {"items": len(pairs)}
+    if not pairs:
+        return out
+    labels = np.array([a["label"] for a, _ in pairs])
+    if all("pred" in a and "pred" in b for a, b in pairs):
+        pa = np.array([a["pred"] for a, _ in pairs])
+        pb = np.array([b["pred"] for _, b in pairs])
+        out["mcnemar_accuracy"] = mcnemar_exact(pa == labels, pb == labels)
+        k = len(EMOTION_CLASSES)
+
+        def f1_diff(idx):
+            return f1_scores(labels[idx], pa[idx], k)["f1_macro"] - f1_scores(labels[idx], pb[idx], k)["f1_macro"]
+
+        out["bootstrap_f1_macro"] = paired_bootstrap(f1_diff, len(pairs))
+    if all("ssnr_enhanced_db" in a and "ssnr_enhanced_db" in b for a, b in pairs):
+        sa = np.array([a["ssnr_enhanced_db"] for a, _ in pairs])
+        sb = np.array([b["ssnr_enhanced_db"] for _, b in pairs])
+        out["bootstrap_ssnr_db"] = paired_bootstrap(lambda idx: float(np.mean(sa[idx] - sb[idx])), len(pairs))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------- report
+
+
+def _cell(summary: Dict, snr: str, seen: str) -> Dict:
+    return summary.get("by_condition", {}).get(f"{snr}/{seen}", {})
+
+
+def markdown_table(results: Dict[str, Dict], order: List[str]) -> str:
+    snrs = sorted({k.split("/")[0] for r in results.values() for k in r["summary"].get("by_condition", {})},
+                  key=float)
+    lines = ["| model | " + " | ".join(f"{s} dB {v}" for s in snrs for v in ("seen", "unseen")) + " | all |",
+             "|---|" + "---|" * (2 * len(snrs) + 1)]
+    noisy_row = None
+    for name in order:
+        s = results[name]["summary"]
+        cells = []
+        for snr in snrs:
+            for v in ("seen", "unseen"):
+                c = _cell(s, snr, v)
+                f1 = c.get("ser", {}).get("f1_macro")
+                ss = c.get("se", {}).get("ssnr_enhanced_db")
+                cells.append(f"{f1:.3f} / {ss:.2f}" if f1 is not None and ss is not None else "–")
+        allc = f"{s['ser']['f1_macro']:.3f} / {s['se']['ssnr_enhanced_db']:.2f}" if "ser" in s and "se" in s else "–"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {allc} |")
+        if noisy_row is None and "se" in s:
+            noisy_row = "| noisy input (SSNR) | " + " | ".join(
+                f"– / {_cell(s, snr, v).get('se', {}).get('ssnr_noisy_db', float('nan')):.2f}"
+                for snr in snrs for v in ("seen", "unseen")) + f" | – / {s['se']['ssnr_noisy_db']:.2f} |"
+    if noisy_row:
+        lines.append(noisy_row)
+    return "\n".join(lines)
+
+
+def se_table(results: Dict[str, Dict], order: List[str]) -> str:
+    lines = ["| model | SSNR noisy → enhanced (dB) | SI-SDR noisy → enhanced (dB) | STOI noisy → enhanced | F1-macro | "
+             "F1-micro | accuracy |", "|---|---|---|---|---|---|---|"]
+    for name in order:
+        s = results[name]["summary"]
+        se, ser = s.get("se", {}), s.get("ser", {})
+        lines.append(f"| {name} | {se.get('ssnr_noisy_db', float('nan')):.2f} → {se.get('ssnr_enhanced_db', float('nan')):.2f}"
+                     f" | {se.get('si_sdr_noisy_db', float('nan')):.2f} → {se.get('si_sdr_enhanced_db', float('nan')):.2f}"
+                     f" | {se.get('stoi_noisy', float('nan')):.3f} → {se.get('stoi_enhanced', float('nan')):.3f}"
+                     f" | {ser.get('f1_macro', float('nan')):.3f} | {ser.get('f1_micro', float('nan')):.3f}"
+                     f" | {ser.get('accuracy', float('nan')):.3f} |")
+    return "\n".join(lines)
+
+
+def plots(results: Dict[str, Dict], order: List[str], out: str, reference: str) -> List[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    snrs = sorted({float(k.split("/")[0]) for r in results.values() for k in r["summary"].get("by_condition", {})})
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for metric, key, title, fname in (("ser", "f1_macro", "SER F1-macro", "f1_by_snr.png"),
+                                      ("se", "ssnr_enhanced_db", "SSNR of the enhanced speech (dB)", "ssnr_by_snr.png"),
+                                      ("se", "stoi_enhanced", "STOI of the enhanced speech", "stoi_by_snr.png")):
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for i, name in enumerate(order):
+            s = results[name]["summary"]
+            for seen, style in (("seen", "-"), ("unseen", "--")):
+                ys = [_cell(s, f"{v:g}", seen).get(metric, {}).get(key) for v in snrs]
+                if all(y is not None for y in ys):
+                    ax.plot(snrs, ys, style, marker="o", color=colours[i % len(colours)], label=f"{name} ({seen})")
+        if metric == "se":
+            noisy_key = key.replace("enhanced", "noisy")
+            s = results[order[0]]["summary"]
+            for seen, style in (("seen", "-"), ("unseen", "--")):
+                ys = [_cell(s, f"{v:g}", seen).get("se", {}).get(noisy_key) for v in snrs]
+                if all(y is not None for y in ys):
+                    ax.plot(snrs, ys, style, color="grey", marker="x", label=f"noisy input ({seen})")
+        ax.set_xlabel("input SNR (dB)")
+        ax.set_title(title + " on the test split (solid: seen noise, dashed: unseen)")
+        ax.set_xticks(snrs)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        path = os.path.join(out, fname)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    # confusion matrix of the reference model
+    if reference in results and "ser" in results[reference]["summary"]:
+        cm = np.array(results[reference]["summary"]["ser"]["confusion"])
+        fig, ax = plt.subplots(figsize=(4.8, 4.2))
+        ax.imshow(cm, cmap="Blues")
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > cm.max() / 2 else "black")
+        ax.set_xticks(range(len(EMOTION_CLASSES)))
+        ax.set_xticklabels(EMOTION_CLASSES)
+        ax.set_yticks(range(len(EMOTION_CLASSES)))
+        ax.set_yticklabels(EMOTION_CLASSES)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{reference}: confusion (all test items)")
+        fig.tight_layout()
+        path = os.path.join(out, f"confusion_{reference}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    # expert utilisation per task
+    moe = [n for n in order if "expert_utilisation" in results[n]["summary"]]
+    if moe:
+        fig, axes = plt.subplots(1, len(moe), figsize=(4.5 * len(moe), 3.8), squeeze=False)
+        for ax, name in zip(axes[0], moe):
+            util = results[name]["summary"]["expert_utilisation"]
+            e = np.arange(len(util["se"]))
+            ax.bar(e - 0.2, util["se"], 0.4, label="SE gate")
+            ax.bar(e + 0.2, util["ser"], 0.4, label="SER gate")
+            ax.set_xticks(e)
+            ax.set_xticklabels([f"expert {k}" for k in e])
+            ax.set_ylim(0, 1)
+            ax.set_title(f"{name} (gates agree on {results[name]['summary'].get('gate_agreement', 0):.0%})",
+                         fontsize=9)
+            ax.legend(fontsize=8)
+        fig.suptitle("share of test frames routed (top-1) to each expert")
+        fig.tight_layout()
+        path = os.path.join(out, "expert_utilisation.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    # training loss curves
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, name in enumerate(order):
+        tr = results[name].get("training")
+        curves = tr.items() if isinstance(tr, dict) and "step" not in tr else [(None, tr)]
+        for sub, curve in curves:
+            if not curve:
+                continue
+            y = np.array(curve["total"], dtype=float)
+            k = max(1, len(y) // 30)
+            ys = np.convolve(y, np.ones(k) / k, mode="valid")
+            ax.plot(np.array(curve["step"])[k - 1:], ys, color=colours[i % len(colours)],
+                    ls="-" if sub in (None, "se") else ":", label=name + (f" ({sub})" if sub else ""))
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (moving mean)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("training loss (stage 1: backbone frozen, then fine-tuning)")
+    fig.tight_layout()
+    path = os.path.join(out, "training_loss.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+    return written
+
+
+def report(paths: List[str], out: str, reference: str, ablation: Optional[str] = None) -> Dict:
+    os.makedirs(out, exist_ok=True)
+    results = {}
+    for p in paths:
+        if not os.path.exists(p):
+            print(f"[report] missing {p}; left out", flush=True)
+            continue
+        with open(p) as f:
+            r = json.load(f)
+        results[r["name"]] = r
+    order = [n for n in results if n != ablation]
+    comparisons = {}
+    worst = lambda it: it["snr_db"] == -5 and it.get("noise_seen") is False  # noqa: E731
+    if reference in results:
+        for name in order:
+            if name == reference:
+                continue
+            comparisons[name] = {"all": significance(results[reference], results[name]),
+                                 "-5/unseen": significance(results[reference], results[name], worst)}
+    abl = None
+    if ablation in results and reference in results:
+        abl = {"pretrained": {k: results[reference]["summary"].get(k) for k in ("ser", "se")},
+               "random_init": {k: results[ablation]["summary"].get(k) for k in ("ser", "se")},
+               "pretrained_-5/unseen": _cell(results[reference]["summary"], "-5", "unseen"),
+               "random_init_-5/unseen": _cell(results[ablation]["summary"], "-5", "unseen"),
+               "significance": significance(results[reference], results[ablation])}
+    summary = {"reference": reference, "models": {n: results[n]["summary"] for n in order},
+               "significance_vs_reference": comparisons, "pretraining_ablation": abl,
+               "ablation_summary": results[ablation]["summary"] if ablation in results else None,
+               "data": {n: results[n].get("data") for n in results},
+               "eval_seconds": {n: results[n].get("seconds") for n in results}}
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    md = ["# Test results (generated corpus, test split: unseen speakers and texts)", "",
+          "F1-macro / SSNR of the enhanced speech (dB) per input SNR and noise type (seen in training or not).", "",
+          markdown_table(results, order), "", "Whole test split:", "", se_table(results, order), ""]
+    if comparisons:
+        md += [f"Paired significance, {reference} minus baseline (p: McNemar exact on accuracy; bootstrap "
+               f"{BOOTSTRAP}x on F1-macro and mean SSNR):", "",
+               "| baseline | subset | items | ΔF1-macro [95 % CI] (p) | McNemar p | ΔSSNR dB [95 % CI] (p) |",
+               "|---|---|---|---|---|---|"]
+        for name, sub in comparisons.items():
+            for subset, c in sub.items():
+                f = c.get("bootstrap_f1_macro")
+                s = c.get("bootstrap_ssnr_db")
+                m = c.get("mcnemar_accuracy")
+                fs = f"{f['difference']:+.3f} [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] ({f['p_value']:.3g})" if f else "–"
+                ss = f"{s['difference']:+.2f} [{s['ci95'][0]:+.2f}, {s['ci95'][1]:+.2f}] ({s['p_value']:.3g})" if s else "–"
+                md.append(f"| {name} | {subset} | {c['items']} | {fs} | {m['p_value']:.3g} | {ss} |" if m else
+                          f"| {name} | {subset} | {c['items']} | {fs} | – | {ss} |")
+        md.append("")
+    moe = [n for n in order if "expert_utilisation" in results[n]["summary"]]
+    if moe:
+        md += ["Expert utilisation (share of test frames each task's gate routes to each expert, top-1):", "",
+               "| model | SE gate | SER gate | gates agree |", "|---|---|---|---|"]
+        for n in moe:
+            s = results[n]["summary"]
+            md.append(f"| {n} | {s['expert_utilisation']['se']} | {s['expert_utilisation']['ser']} | "
+                      f"{s.get('gate_agreement', 0):.2f} |")
+        md.append("")
+    if abl:
+        md += ["Pretraining ablation (same model, data and fine-tuning budget):", "",
+               "| backbone | F1-macro all | SSNR enh. all (dB) | F1-macro -5 dB unseen | SSNR enh. -5 dB unseen |",
+               "|---|---|---|---|---|"]
+        for label, k in (("HuBERT-style pretrained here", "pretrained"), ("random initialisation", "random_init")):
+            cell = abl[f"{k}_-5/unseen"]
+            md.append(f"| {label} | {abl[k]['ser']['f1_macro']:.3f} | {abl[k]['se']['ssnr_enhanced_db']:.2f} | "
+                      f"{cell.get('ser', {}).get('f1_macro', float('nan')):.3f} | "
+                      f"{cell.get('se', {}).get('ssnr_enhanced_db', float('nan')):.2f} |")
+        md.append("")
+    figs = plots(results, order, out, reference)
+    md += ["Plots: " + ", ".join(f"[{os.path.basename(p)}]({os.path.basename(p)})" for p in figs), ""]
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(md))
+    return summary
+
+
+# ------------------------------------------------------------------------------------------------------- export
+
+
+def export_with_metrics(ckpts: List[str], results_path: str, out: str) -> List[str]:
+    from merit.export import export_model
+
+    with open(results_path) as f:
+        results = json.load(f)
+    written = []
+    for ckpt in ckpts:
+        model, cfg, data, metrics = load_checkpoint(ckpt)
+        test = results["models"].get(cfg.name)
+        card_metrics = {"test": test, "dev": (metrics or {}).get("dev") if isinstance(metrics, dict) else None}
+        if test is None:
+            raise ValueError(f"{results_path} has no test results for {cfg.name}")
+        onnx_path, card_path = export_model(model, cfg, out, data, card_metrics)
+        size = os.path.getsize(onnx_path)
+        print(json.dumps({"onnx": onnx_path, "card": card_path, "bytes": size}), flush=True)
+        written.append(onnx_path)
+        with open(onnx_path + ".done", "w") as f:
+            f.write(card_path + "\n")
+    return written
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m merit.evaluate", description=__doc__.split("\n\n")[0])
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--checkpoint", help="evaluate one model checkpoint")
+    mode.add_argument("--report", nargs="+", help="per-model result JSONs to compare")
+    mode.add_argument("--export", nargs="+", help="checkpoints to export with their test metrics")
+    ap.add_argument("--manifest", help="test JSONL manifest (with --checkpoint)")
+    ap.add_argument("--limit", type=int, help="evaluate only the first N items")
+    ap.add_argument("--reference", default="merit-sparse")
+    ap.add_argument("--ablation", default=None, help="model name reported as the pretraining ablation")
+    ap.add_argument("--results", help="results.json of --report (with --export)")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(int(os.environ.get("MERIT_THREADS", "1")))
+    if a.checkpoint:
+        if not a.manifest:
+            ap.error("--checkpoint needs --manifest")
+        res = evaluate_checkpoint(a.checkpoint, a.manifest, log=lambda s: print(s, flush=True), limit=a.limit)
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out + ".tmp", "w") as f:
+            json.dump(res, f)
+        os.replace(a.out + ".tmp", a.out)
+        print(json.dumps({k: res["summary"].get(k) for k in ("ser", "se", "items")}), flush=True)
+    elif a.report:
+        res = report(a.report, a.out, a.reference, a.ablation)
+        print(f"[report] {os.path.join(a.out, 'results.md')}", flush=True)
+    else:
+        if not a.results:
+            ap.error("--export needs --results")
+        export_with_metrics(a.export, a.results, a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""The whole recipe in one command: corpus -> pretraining -> Sparse MERIT and the baselines -> evaluation -> export.
+
+    cd model && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m merit.recipe --work ../work/recipe --models ../models
+
+Every stage is a subprocess (`merit.data.corpus`, `merit.pretrain`, `merit.train`, `merit.evaluate`) with its own log
+under WORK/logs/ and an output file that marks it done; rerunning the command skips finished stages and resumes
+interrupted training from its last checkpoint. Up to --jobs stages run at once (2: this machine has 2 cores), started
+in priority order as their inputs appear: Sparse MERIT first (the job's default model), then the cascade halves,
+naive MTL, dense MoE; the randomly initialised Sparse MERIT (the pretraining ablation) fills the second slot while the
+backbone pretrains. Outputs: MODELS/{merit-sparse,mtl-naive,se-preproc,merit-dense}.{onnx,json} (cards with test
+metrics) and MODELS/eval/ (results.json, results.md, plots).
+
+--preset smoke runs the same graph on a tiny corpus with a few steps (minutes): the end-to-end check.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+PRESETS = {
+    # Sized for 2 shared cores and ~90 minutes: ~1.4 k train utterances x 2 noisy mixtures, 200 steps of 8 x 3 s
+    # crops per model (100 frozen-backbone + 100 fine-tuning), 720 test mixtures (120 per SNR x seen/unseen cell).
+    "full": {"per_class": 300, "dev_per_class": 15, "test_per_class": 30, "train_mixtures": 2,
+             "pretrain_steps": 300, "stage1": 100, "stage2": 100, "batch": 8},
+    "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "train_mixtures": 1,
+              "pretrain_steps": 4, "stage1": 2, "stage2": 2, "batch": 2},
+}
+
+# name -> (train --model, exported?) ; the order is the scheduling priority.
+MODELS = {
+    "merit-sparse": "sparse_merit",
+    "mtl-naive": "naive_mtl",
+    "merit-dense": "dense_moe",
+}
+EXPORTED = ("merit-sparse", "mtl-naive", "se-preproc", "merit-dense")
+ABLATION = "merit-sparse-random"
+
+
+@dataclass
+class Task:
+    name: str
+    cmd: List[str]
+    output: str
+    deps: List[str] = field(default_factory=list)
+
+
+def py(module: str, *args: str) -> List[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int = 0) -> List[Task]:
+    c = os.path.join(work, "corpus")
+    runs = os.path.join(work, "runs")
+    ev = os.path.join(work, "eval")
+    train_m, dev_m, test_m = (os.path.join(c, f"{s}.jsonl") for s in ("train", "dev", "test"))
+    backbone = os.path.join(work, "pretrain", "backbone.pt")
+    budget = ["--stage1-steps", str(p["stage1"]), "--stage2-steps", str(p["stage2"]), "--batch-size", str(p["batch"]),
+              "--seed", str(train_seed)]
+
+    def train(name: str, model: str, deps: List[str], *extra: str) -> Task:
+        return Task(f"train-{name}", py("merit.train", "--model", model, "--name", name, "--train", train_m,
+                                         "--dev", dev_m, "--out", os.path.join(runs, name), *budget, *extra),
+                    os.path.join(runs, name, "final.pt"), deps)
+
+    def evaluate(name: str, dep: str) -> Task:
+        return Task(f"eval-{name}", py("merit.evaluate", "--checkpoint", os.path.join(runs, name, "final.pt"),
+                                       "--manifest", test_m, "--out", os.path.join(ev, f"{name}.json")),
+                    os.path.join(ev, f"{name}.json"), [dep])
+
+    init = ["--backbone-init", backbone]
+    tasks = [
+        Task("corpus", py("merit.data.corpus", "--out", c, "--seed", str(seed), "--per-class", str(p["per_class"]),
+                          "--dev-per-class", str(p["dev_per_class"]), "--test-per-class", str(p["test_per_class"]),
+                          "--train-mixtures", str(p["train_mixtures"]), "--workers", "2"),
+             os.path.join(c, "corpus.json")),
+        Task("pretrain", py("merit.pretrain", "--manifest", train_m, "--out", os.path.join(work, "pretrain"),
+                            "--steps", str(p["pretrain_steps"]), "--seed", str(train_seed)), backbone, ["corpus"]),
+        train("merit-sparse", "sparse_merit", ["pretrain"], *init),
+        evaluate("merit-sparse", "train-merit-sparse"),
+        train("se-preproc-se", "se_only", ["pretrain"], *init),
+        train("se-preproc-ser", "ser_only", ["train-se-preproc-se"], *init,
+              "--enhancer", os.path.join(runs, "se-preproc-se", "final.pt")),
+        Task("cascade", py("merit.train", "--assemble-cascade", os.path.join(runs, "se-preproc-se", "final.pt"),
+                           os.path.join(runs, "se-preproc-ser", "final.pt"), "--name", "se-preproc",
+                           "--out", os.path.join(runs, "se-preproc", "final.pt")),
+             os.path.join(runs, "se-preproc", "final.pt"), ["train-se-preproc-se", "train-se-preproc-ser"]),
+        evaluate("se-preproc", "cascade"),
+        train("mtl-naive", "naive_mtl", ["pretrain"], *init),
+        evaluate("mtl-naive", "train-mtl-naive"),
+        train("merit-dense", "dense_moe", ["pretrain"], *init),
+        evaluate("merit-dense", "train-merit-dense"),
+        # The ablation: the same model and budget from a randomly initialised backbone (needs no pretraining, so it
+        # runs beside it).
+        train(ABLATION, "sparse_merit", ["corpus"]),
+        evaluate(ABLATION, f"train-{ABLATION}"),
+    ]
+    evals = [t.name for t in tasks if t.name.startswith("eval-")]
+    tasks.append(Task("report", py("merit.evaluate", "--report", *[os.path.join(ev, f"{n}.json") for n in
+                                                                  [*EXPORTED, ABLATION]],
+                                   "--reference", "merit-sparse", "--ablation", ABLATION,
+                                   "--out", os.path.join(models_dir, "eval")),
+                      os.path.join(models_dir, "eval", "results.json"), evals))
+    tasks.append(Task("export", py("merit.evaluate", "--export", *[os.path.join(runs, n, "final.pt") for n in EXPORTED],
+                                   "--results", os.path.join(models_dir, "eval", "results.json"),
+                                   "--out", models_dir),
+                      os.path.join(models_dir, "merit-sparse.onnx.done"), ["report"]))
+    return tasks
+
+
+def running_elsewhere(t: Task) -> Optional[int]:
+    """PID of a live process (started by hand or by another recipe) already working on this task's folder."""
+    marker = os.path.join(os.path.dirname(t.output), "running.pid")
+    try:
+        with open(marker) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def run(tasks: List[Task], work: str, jobs: int, only: Optional[List[str]] = None) -> int:
+    logs = os.path.join(work, "logs")
+    os.makedirs(logs, exist_ok=True)
+    by_name = {t.name: t for t in tasks}
+    done = {t.name for t in tasks if os.path.exists(t.output)}
+    for t in tasks:
+        if t.name in done:
+            print(f"[recipe] {t.name}: done already ({t.output})", flush=True)
+    wanted = set(by_name) if not only else set(only)
+    running: Dict[str, subprocess.Popen] = {}
+    started: Dict[str, float] = {}
+    failed: List[str] = []
+    waiting: Dict[str, bool] = {}
+    waiting_pid: Dict[str, int] = {}
+    t0 = time.time()
+    while True:
+        for name, proc in list(running.items()):
+            rc = proc.poll()
+            if rc is None:
+                continue
+            del running[name]
+            el = time.time() - started[name]
+            if rc == 0 and os.path.exists(by_name[name].output):
+                done.add(name)
+                print(f"[recipe] {name}: finished in {el / 60:.1f} min", flush=True)
+            else:
+                failed.append(name)
+                print(f"[recipe] {name}: FAILED (exit {rc}) after {el / 60:.1f} min; see {logs}/{name}.log",
+                      flush=True)
+        pending = [t for t in tasks if t.name in wanted and t.name not in done and t.name not in running
+                   and t.name not in failed]
+        blocked = [t for t in pending if any(d in failed for d in t.deps)]
+        for t in blocked:
+            failed.append(t.name)
+            print(f"[recipe] {t.name}: skipped, an input failed", flush=True)
+        pending = [t for t in pending if t not in blocked]
+        if not pending and not running and not waiting:
+            break
+        for name in list(waiting):
+            if running_elsewhere(by_name[name]) is None:
+                del waiting[name]
+                if os.path.exists(by_name[name].output):
+                    done.add(name)
+                    print(f"[recipe] {name}: finished by process {waiting_pid.pop(name)}", flush=True)
+        pending = [t for t in pending if t.name not in done]
+        for t in pending:
+            # A task someone else is running still takes one of the --jobs cores.
+            if len(running) + len(waiting) - (t.name in waiting) >= jobs:
+                break
+            if all(d in done or d not in wanted and os.path.exists(by_name[d].output) for d in t.deps):
+                other = running_elsewhere(t)
+                if other is not None:
+                    if t.name not in waiting:
+                        print(f"[recipe] {t.name}: process {other} is already running it; waiting", flush=True)
+                    waiting[t.name] = True
+                    waiting_pid[t.name] = other
+                    continue
+                os.makedirs(os.path.dirname(t.output), exist_ok=True)
+                log = open(os.path.join(logs, f"{t.name}.log"), "a")
+                log.write(f"\n# {time.strftime('%H:%M:%S')} {' '.join(t.cmd)}\n")
+                log.flush()
+                env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+                running[t.name] = subprocess.Popen(t.cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                started[t.name] = time.time()
+                print(f"[recipe] {t.name}: started at {time.strftime('%H:%M:%S')} (log {logs}/{t.name}.log)",
+                      flush=True)
+        time.sleep(2)
+    print(f"[recipe] finished in {(time.time() - t0) / 60:.1f} min; failed: {failed or 'none'}", flush=True)
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m merit.recipe", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", default="../work/recipe", help="corpus, checkpoints, logs (git-ignored)")
+    ap.add_argument("--models", default="../models", help="where the ONNX models, cards and eval/ go")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="full")
+    ap.add_argument("--seed", type=int, default=1, help="corpus seed")
+    ap.add_argument("--train-seed", type=int, default=0, help="pretraining / training seed")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", nargs="*", help="run only these stages (their inputs must exist)")
+    ap.add_argument("--list", action="store_true", help="print the stages and exit")
+    a = ap.parse_args(argv)
+    work, models_dir = os.path.abspath(a.work), os.path.abspath(a.models)
+    tasks = build_tasks(work, models_dir, PRESETS[a.preset], a.seed, a.train_seed)
+    if a.list:
+        for t in tasks:
+            print(f"{t.name:28s} <- {','.join(t.deps) or '-':40s} {' '.join(t.cmd[2:])}")
+        return 0
+    return run(tasks, work, a.jobs, a.only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
