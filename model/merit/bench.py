@@ -124,13 +124,61 @@ def bench_models(batches: List[int], seconds: float, reps: int) -> List[Dict]:
     return rows
 
 
+class _MoEBlock(torch.nn.Module):
+    """The MoE alone as a graph: x [1, T, D_cat] -> (se [1, T, D], ser [1, T, D])."""
+
+    def __init__(self, moe: SharedMoE):
+        super().__init__()
+        self.moe = moe
+
+    def forward(self, x: torch.Tensor):
+        out = self.moe(x)
+        return out.features["se"], out.features["ser"]
+
+
+def export_moe_graphs(out_dir: str, frames: int = 8 * 149) -> Dict[str, str]:
+    """Writes moe_sparse.onnx / moe_dense.onnx (tiny sizes, same weights, steered gates) and moe_x_<agreement>.f32
+    inputs (little-endian [1, frames, 640]) so ONNX Runtime can time sparse vs dense dispatch of the block alone."""
+    os.makedirs(out_dir, exist_ok=True)
+    torch.manual_seed(0)
+    sparse = SharedMoE(640, 128, MoEConfig(expert_hidden=256, dispatch="sparse")).eval()
+    dense = SharedMoE(640, 128, MoEConfig(expert_hidden=256, dispatch="dense")).eval()
+    dense.load_state_dict(sparse.state_dict())
+    _steer_gates(sparse)
+    _steer_gates(dense)
+    g = torch.Generator().manual_seed(0)
+    files = {}
+    for agreement in (0.0, 0.5, 0.9, 1.0):
+        x = _routed_input(frames, 640, agreement, g)
+        path = os.path.join(out_dir, f"moe_x_{agreement}.f32")
+        x.numpy().astype("<f4").tofile(path)
+        files[f"x_{agreement}"] = path
+    for name, moe in (("sparse", sparse), ("dense", dense)):
+        path = os.path.join(out_dir, f"moe_{name}.onnx")
+        torch.onnx.export(
+            _MoEBlock(moe),
+            (x,),
+            path,
+            input_names=["x"],
+            output_names=["se", "ser"],
+            dynamic_axes={"x": {1: "T"}, "se": {1: "T"}, "ser": {1: "T"}},
+            opset_version=17,
+        )
+        files[name] = path
+    return files
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="merit.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--paper-size", action="store_true", help="also time the MoE at WavLM-Large sizes (slow)")
+    parser.add_argument("--export-moe", metavar="DIR", help="only write the MoE-block graphs + inputs for ORT timing")
     args = parser.parse_args(argv)
+    if args.export_moe:
+        print(json.dumps(export_moe_graphs(args.export_moe)))
+        return
     result = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
