@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -42,6 +44,14 @@ public final class OrtModelLoader implements ModelLoader {
         this.providers = providers;
     }
 
+    /**
+     * The JVM's one ONNX Runtime environment. It must exist before session options take an execution provider: the
+     * CUDA provider logs through the environment's logger and fails to start without it.
+     */
+    static OrtEnvironment environment() {
+        return OrtEnvironment.getEnvironment();
+    }
+
     /** Execution providers of the ONNX Runtime build in this JVM, e.g. {@code [CPUExecutionProvider]}. */
     public static Set<String> availableProviders() {
         return OrtEnvironment.getAvailableProviders().stream()
@@ -52,6 +62,24 @@ public final class OrtModelLoader implements ModelLoader {
     /** Whether this JVM's ONNX Runtime can run on CUDA (the onnxruntime_gpu artifact; says nothing about a GPU). */
     public static boolean cudaProviderAvailable() {
         return availableProviders().contains(InferenceDevice.CUDA_PROVIDER);
+    }
+
+    /**
+     * Why CUDA device {@code device} cannot be used in this JVM, or empty when it can: the provider is missing from the
+     * ONNX Runtime build, or it is there but cannot start (no driver or GPU, CUDA 12 / cuDNN 9 libraries missing).
+     */
+    public static Optional<String> cudaUnavailableReason(int device) {
+        if (!cudaProviderAvailable()) {
+            return Optional.of("this ONNX Runtime build has no CUDA execution provider (available: "
+                    + new TreeSet<>(availableProviders()) + "; build with -Pgpu)");
+        }
+        environment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.addCUDA(device);
+            return Optional.empty();
+        } catch (OrtException e) {
+            return Optional.of("CUDA device " + device + " cannot be started: " + e.getMessage());
+        }
     }
 
     @Override
@@ -74,6 +102,7 @@ public final class OrtModelLoader implements ModelLoader {
     }
 
     private WindowModel open(Path onnx, ModelSpec spec, InferenceDevice device) throws IOException, OrtException {
+        environment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             if (spec.intraOpThreads() > 0) {
                 options.setIntraOpNumThreads(spec.intraOpThreads());
@@ -87,7 +116,9 @@ public final class OrtModelLoader implements ModelLoader {
                 } catch (OrtException e) {
                     // The provider is compiled in but cannot start: no driver, no such device, missing CUDA/cuDNN.
                     String why = "CUDA device " + device.cudaDevice() + " (option '" + InferenceOptions.DEVICE.key()
-                            + "' = " + spec.device() + ") could not be started: " + e.getMessage();
+                            + "' = " + spec.device() + ") could not be started: " + e.getMessage()
+                            + " (the TaskManager needs an NVIDIA driver and GPU and the CUDA 12 and cuDNN 9 libraries"
+                            + " on its library path; ONNX Runtime's log names the library it could not load)";
                     if (!spec.deviceFallback()) {
                         throw new IllegalStateException(
                                 why + ". Set '" + InferenceOptions.DEVICE_FALLBACK.key()

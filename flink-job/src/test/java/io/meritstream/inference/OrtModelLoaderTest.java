@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -94,6 +95,21 @@ class OrtModelLoaderTest {
     }
 
     @Test
+    void aCudaProviderThatCannotStartFailsAtLoadUnlessFallbackIsOn() throws Exception {
+        Assumptions.assumeTrue(
+                OrtModelLoader.cudaUnavailableReason(0).isPresent(), "CUDA device 0 is usable on this machine");
+        // Claims CUDA is compiled in; on this machine it cannot start (CPU build, or GPU build without a GPU).
+        OrtModelLoader claimsCuda = new OrtModelLoader(() -> Set.of("CPUExecutionProvider", "CUDAExecutionProvider"));
+        assertThatThrownBy(() -> claimsCuda.load(spec(FIXTURE.toString(), InferenceDevice.cuda(0), false)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("CUDA device 0 (option 'inference.device' = cuda:0) could not be started: ")
+                .hasMessageEndingWith("Set 'inference.device-fallback: true' to run on the CPU instead.");
+        try (WindowModel model = claimsCuda.load(spec(FIXTURE.toString(), InferenceDevice.cuda(0), true))) {
+            assertThat(((MeritWindowModel) model).device()).isEqualTo(InferenceDevice.CPU);
+        }
+    }
+
+    @Test
     void theRealProviderListDecidesWithoutAGpuBuild() {
         Assumptions.assumeFalse(OrtModelLoader.cudaProviderAvailable(), "this ONNX Runtime build has CUDA");
         assertThat(OrtModelLoader.availableProviders()).contains("CPUExecutionProvider");
@@ -103,10 +119,11 @@ class OrtModelLoaderTest {
 
     @Test
     void cudaMatchesCpuWhereAGpuIsAvailable() throws Exception {
+        Optional<String> unavailable = OrtModelLoader.cudaUnavailableReason(0);
         Assumptions.assumeTrue(
-                OrtModelLoader.cudaProviderAvailable(),
-                "GPU test skipped: this ONNX Runtime build has no CUDA execution provider (build with -Pgpu and run on"
-                        + " a machine with an NVIDIA GPU)");
+                unavailable.isEmpty(),
+                () -> "GPU test skipped: " + unavailable.orElse("") + " (run with -Pgpu on a machine with an NVIDIA"
+                        + " GPU)");
         float[][] x = sine(2, 48000);
         try (WindowModel cpu = new OrtModelLoader().load(spec(FIXTURE.toString(), InferenceDevice.CPU, false));
                 WindowModel gpu = new OrtModelLoader().load(spec(FIXTURE.toString(), InferenceDevice.cuda(0), false))) {
