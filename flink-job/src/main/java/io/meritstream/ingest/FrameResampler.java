@@ -93,6 +93,11 @@ public class FrameResampler extends KeyedProcessFunction<String, NativeFrame, De
         state.update(current);
     }
 
+    /** The discontinuity counter; for tests. */
+    Counter discontinuitiesCounter() {
+        return discontinuities;
+    }
+
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<DecodedFrame> out) throws Exception {
         ResamplerState current = state.value();

@@ -15,12 +15,13 @@ class FrameResamplerTest {
     private static final int FRAME_48K = 960; // 20 ms
     private static final int FRAME_16K = 320;
 
+    private FrameResampler resampler;
     private KeyedOneInputStreamOperatorTestHarness<String, NativeFrame, DecodedFrame> harness;
 
     @BeforeEach
     void open() throws Exception {
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new FrameResampler(Duration.ofSeconds(2))),
+                new KeyedProcessOperator<>(resampler = new FrameResampler(Duration.ofSeconds(2))),
                 NativeFrame::streamKey,
                 Types.STRING);
         harness.open();
@@ -90,6 +91,7 @@ class FrameResamplerTest {
         // Nothing is lost or duplicated: each frame still gets exactly its own 20 ms.
         assertThat(out).extracting(f -> f.samples.length).containsOnly(FRAME_16K);
         assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(resampler.discontinuitiesCounter().getCount()).isEqualTo(1);
     }
 
     @Test
@@ -100,6 +102,7 @@ class FrameResamplerTest {
         harness.processElement(frame("a", 1, 48_000, slice(tone, 1), false), 0); // late
         harness.processElement(frame("a", 3, 48_000, slice(tone, 3), true), 0);
         assertThat(output()).extracting(f -> f.seq).containsExactly(0L, 1L, 2L, 3L);
+        assertThat(resampler.discontinuitiesCounter().getCount()).isEqualTo(2); // the gap and the late frame
     }
 
     @Test
@@ -109,6 +112,7 @@ class FrameResamplerTest {
         harness.processElement(frame("b", 0, 48_000, slice(tone, 0), false), 0);
         harness.processElement(frame("a", 1, 48_000, slice(tone, 1), true), 0);
         assertThat(output()).extracting(DecodedFrame::streamKey).containsExactly("a/mono", "a/mono");
+        assertThat(resampler.discontinuitiesCounter().getCount()).isZero();
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1); // b's segment still waits
     }
 
