@@ -38,6 +38,8 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
     private transient InferenceMetrics metrics;
     /** Windows in the batcher, by identity, so that {@link #timeout} can withdraw them; touched by two threads. */
     private transient Map<WindowRequest, CompletableFuture<WindowInference>> inFlight;
+    /** Failed windows so far, for sampling the log; racy across threads, which only changes what gets logged. */
+    private transient long failuresLogged;
 
     public InferenceFunction(InferenceSettings settings, ModelLoader loader) {
         this.settings = settings;
@@ -125,7 +127,11 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         WindowResult r = base(request);
         r.failure = cause instanceof InferenceFailedException ? cause.getMessage() : cause.toString();
-        LOG.warn("Inference failed for window {}: {}", request, r.failure);
+        // A broken model fails every window: log the first failures and then a sample, not 50 lines a second.
+        long n = failuresLogged++;
+        if (n < 10 || n % 1000 == 0) {
+            LOG.warn("Inference failed for window {} (failure {} of this subtask): {}", request, n + 1, r.failure);
+        }
         return r;
     }
 
