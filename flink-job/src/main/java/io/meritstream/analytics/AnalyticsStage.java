@@ -1,0 +1,42 @@
+package io.meritstream.analytics;
+
+import io.meritstream.avro.EmotionAlert;
+import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionTrend;
+import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.inference.WindowResult;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+/**
+ * Wires {@link ChannelAnalytics} into a topology: keys the window results by session + channel and returns the four
+ * output streams, one per topic, ready for their sinks.
+ */
+public final class AnalyticsStage {
+    /** Operator name and uid (the uid keeps state across job upgrades: never change it). */
+    public static final String NAME = "analytics: overlap-add, emotion events, trends, alerts";
+
+    public static final String UID = "analytics";
+
+    private AnalyticsStage() {}
+
+    /** The outputs of the stage, one stream per output topic. */
+    public record Outputs(
+            SingleOutputStreamOperator<EmotionEvent> emotionEvents,
+            DataStream<EnhancedAudioChunk> enhancedAudio,
+            DataStream<EmotionTrend> emotionTrends,
+            DataStream<EmotionAlert> emotionAlerts) {}
+
+    public static Outputs apply(DataStream<WindowResult> results, AnalyticsConfig config) {
+        SingleOutputStreamOperator<EmotionEvent> events = results.keyBy(ChannelAnalytics.keySelector(), Types.STRING)
+                .process(new ChannelAnalytics(config), ChannelAnalytics.EMOTION_EVENT_TYPE)
+                .name(NAME)
+                .uid(UID);
+        return new Outputs(
+                events,
+                events.getSideOutput(ChannelAnalytics.ENHANCED_AUDIO),
+                events.getSideOutput(ChannelAnalytics.EMOTION_TRENDS),
+                events.getSideOutput(ChannelAnalytics.EMOTION_ALERTS));
+    }
+}
