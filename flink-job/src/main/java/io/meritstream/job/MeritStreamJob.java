@@ -109,9 +109,9 @@ public class MeritStreamJob {
     }
 
     /**
-     * Runs the job against Kafka. Options come from the command line as {@code --key value} (e.g. {@code
-     * --kafka.bootstrap-servers broker:9092}) on top of the cluster configuration; see {@link KafkaOptions}, {@link
-     * IngestOptions} and {@link WindowingConfig}. Every option is validated before anything starts.
+     * Runs the job against Kafka. The job's options come from the command line as {@code --key value} (e.g. {@code
+     * --kafka.bootstrap-servers broker:9092 --kafka.properties.security.protocol SASL_SSL}); see {@link KafkaOptions},
+     * {@link IngestOptions} and {@link WindowingConfig}. Every option is validated before anything is submitted.
      */
     public static void main(String[] args) throws Exception {
         Configuration conf = Configuration.fromMap(ParameterTool.fromArgs(args).toMap());

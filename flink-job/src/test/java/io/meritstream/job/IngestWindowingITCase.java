@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
@@ -45,6 +46,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -83,6 +85,7 @@ class IngestWindowingITCase {
     }
 
     @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
     void framesBecomeWindowsAndBadRecordsBecomeDeadLetters() throws Exception {
         String suffix = UUID.randomUUID().toString().substring(0, 8);
         String input = "audio-frames-" + suffix;
