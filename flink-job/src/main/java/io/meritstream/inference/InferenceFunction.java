@@ -63,7 +63,12 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
                     () -> batcher == null ? 0 : batcher.queueDepth());
             inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
             batcher = new MicroBatcher(
-                    model, settings.batchMax(), settings.batchTimeoutMs(), metrics, "merit-inference-" + subtask);
+                    model,
+                    settings.batchMax(),
+                    settings.batchTimeoutMs(),
+                    settings.callTimeoutMs(),
+                    metrics,
+                    "merit-inference-" + subtask);
             LOG.info(
                     "Inference subtask {} uses {} (batches of up to {}, {} ms timeout, {} in flight)",
                     subtask,

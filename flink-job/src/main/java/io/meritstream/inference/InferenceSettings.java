@@ -9,12 +9,19 @@ import java.io.Serializable;
  * @param model which model session to use
  * @param batchMax most windows per model call
  * @param batchTimeoutMs longest a window waits for its batch to fill before a smaller batch runs
+ * @param callTimeoutMs deadline of one model call: past it the call is aborted and retried once; 0 for none
  * @param asyncCapacity most windows in flight per subtask (waiting or running); beyond it the operator back-pressures
  * @param asyncTimeoutMs longest a window may take from arrival at the operator to its result; then it fails
  */
 public record InferenceSettings(
-        ModelSpec model, int batchMax, long batchTimeoutMs, int asyncCapacity, long asyncTimeoutMs)
+        ModelSpec model, int batchMax, long batchTimeoutMs, long callTimeoutMs, int asyncCapacity, long asyncTimeoutMs)
         implements Serializable {
+
+    /** Settings without a model-call deadline (windows still time out after {@code asyncTimeoutMs}). */
+    public InferenceSettings(
+            ModelSpec model, int batchMax, long batchTimeoutMs, int asyncCapacity, long asyncTimeoutMs) {
+        this(model, batchMax, batchTimeoutMs, 0, asyncCapacity, asyncTimeoutMs);
+    }
 
     public InferenceSettings {
         if (model == null) {
@@ -25,6 +32,9 @@ public record InferenceSettings(
         }
         if (batchTimeoutMs < 0) {
             throw new IllegalArgumentException("batchTimeoutMs must be >= 0, got " + batchTimeoutMs);
+        }
+        if (callTimeoutMs < 0) {
+            throw new IllegalArgumentException("callTimeoutMs must be >= 0 (0 = none), got " + callTimeoutMs);
         }
         if (asyncCapacity < batchMax) {
             throw new IllegalArgumentException(

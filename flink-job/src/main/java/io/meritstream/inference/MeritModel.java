@@ -149,6 +149,15 @@ public final class MeritModel implements AutoCloseable {
      * @throws IllegalArgumentException for an empty batch, ragged rows or rows that are too short
      */
     public MeritOutput run(float[][] waveforms) throws OrtException {
+        return run(waveforms, null);
+    }
+
+    /**
+     * Runs one padded batch with run options, e.g. to abort it from another thread with {@code setTerminate(true)}.
+     *
+     * @param runOptions options of this call, or null for none
+     */
+    public MeritOutput run(float[][] waveforms, OrtSession.RunOptions runOptions) throws OrtException {
         int batch = waveforms.length;
         if (batch == 0) {
             throw new IllegalArgumentException("empty batch");
@@ -170,7 +179,9 @@ public final class MeritModel implements AutoCloseable {
         }
         input.rewind();
         try (OnnxTensor tensor = OnnxTensor.createTensor(env, input, new long[] {batch, samples});
-                OrtSession.Result result = session.run(Map.of(INPUT, tensor))) {
+                OrtSession.Result result = runOptions == null
+                        ? session.run(Map.of(INPUT, tensor))
+                        : session.run(Map.of(INPUT, tensor), runOptions)) {
             float[][] enhanced = floats2d(result, ENHANCED, batch);
             float[][] logits = floats2d(result, EMOTION_LOGITS, batch);
             if (expertCount == 0) {

@@ -1,5 +1,7 @@
 package io.meritstream.inference;
 
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import java.util.List;
 
 /**
@@ -19,6 +21,27 @@ public final class MeritWindowModel implements WindowModel {
     public BatchOutput run(float[][] batch) throws Exception {
         MeritOutput out = model.run(batch);
         return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
+    }
+
+    /** Aborts through ONNX Runtime's terminate flag, which the session checks between graph nodes. */
+    @Override
+    public BatchOutput run(float[][] batch, ModelCall call) throws Exception {
+        try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
+            call.onAbort(() -> {
+                try {
+                    options.setTerminate(true);
+                } catch (OrtException e) {
+                    throw new IllegalStateException("could not abort the model call", e);
+                }
+            });
+            try {
+                MeritOutput out = model.run(batch, options);
+                return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
+            } finally {
+                // Before the options are closed: the abort action must not reach freed native memory.
+                call.finished();
+            }
+        }
     }
 
     @Override

@@ -5,7 +5,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -14,7 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * Groups windows into model calls: a batch runs when {@code maxBatch} windows wait or the oldest has waited {@code
  * timeout}, whichever comes first. Windows of different lengths are zero-padded to the longest and each result is cut
  * back to its window's length. A batch whose call fails is run once more; if that fails too, every window in it fails
- * with an {@link InferenceFailedException} naming the cause, and the batcher goes on with the next batch.
+ * with an {@link InferenceFailedException} naming the cause, and the batcher goes on with the next batch. A call that
+ * runs past its deadline is aborted (for models that can, see {@link WindowModel#run(float[][], ModelCall)}) and
+ * counts as a failure, so it is retried once too.
  *
  * <p>One worker thread per batcher runs the calls, one at a time. It takes the next batch only when it is free, so under
  * load windows pile up while a call runs and the next call is full: the batch size adapts to the load, and the timeout
@@ -49,7 +55,10 @@ public final class MicroBatcher implements AutoCloseable {
     private final WindowModel model;
     private final int maxBatch;
     private final long timeoutNanos;
+    private final long callTimeoutMillis;
     private final Listener listener;
+    /** Aborts calls past their deadline; null without a call timeout. */
+    private final ScheduledExecutorService watchdog;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -59,17 +68,38 @@ public final class MicroBatcher implements AutoCloseable {
     private final Thread worker;
 
     /**
+     * @param maxBatch most windows per model call
+     * @param timeoutMillis longest the oldest waiting window waits for its batch to fill
+     * @param callTimeoutMillis deadline of one model call, after which it is aborted (if the model can abort) and
+     *     counts as failed; 0 for none
      * @param threadName name of the worker thread (shows in thread dumps and profiles)
      */
-    public MicroBatcher(WindowModel model, int maxBatch, long timeoutMillis, Listener listener, String threadName) {
+    public MicroBatcher(
+            WindowModel model,
+            int maxBatch,
+            long timeoutMillis,
+            long callTimeoutMillis,
+            Listener listener,
+            String threadName) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         }
         if (timeoutMillis < 0) {
             throw new IllegalArgumentException("timeoutMillis must be >= 0, got " + timeoutMillis);
         }
+        if (callTimeoutMillis < 0) {
+            throw new IllegalArgumentException("callTimeoutMillis must be >= 0 (0 = none), got " + callTimeoutMillis);
+        }
         this.model = model;
         this.maxBatch = maxBatch;
+        this.callTimeoutMillis = callTimeoutMillis;
+        this.watchdog = callTimeoutMillis == 0
+                ? null
+                : Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, threadName + "-watchdog");
+                    t.setDaemon(true);
+                    return t;
+                });
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         this.listener = listener == null ? new Listener() {} : listener;
         this.worker = new Thread(this::work, threadName);
@@ -170,8 +200,26 @@ public final class MicroBatcher implements AutoCloseable {
         for (int attempt = 1; attempt <= 2; attempt++) {
             long start = System.nanoTime();
             BatchOutput out;
+            ModelCall call = new ModelCall();
+            ScheduledFuture<?> deadline =
+                    watchdog == null ? null : watchdog.schedule(call::abort, callTimeoutMillis, TimeUnit.MILLISECONDS);
             try {
-                out = model.run(input);
+                try {
+                    out = model.run(input, call);
+                } catch (Throwable t) {
+                    if (call.aborted()) {
+                        TimeoutException timeout = new TimeoutException(
+                                "model call aborted after its deadline of " + callTimeoutMillis + " ms");
+                        timeout.initCause(t);
+                        throw timeout;
+                    }
+                    throw t;
+                } finally {
+                    call.finished();
+                    if (deadline != null) {
+                        deadline.cancel(false);
+                    }
+                }
                 checkShapes(out, input);
             } catch (Throwable t) {
                 if (t instanceof InterruptedException) {
@@ -277,5 +325,8 @@ public final class MicroBatcher implements AutoCloseable {
                 new InferenceFailedException("inference operator closed before the window ran");
         left.forEach(p -> p.result.completeExceptionally(failure));
         worker.join(TimeUnit.SECONDS.toMillis(30));
+        if (watchdog != null) {
+            watchdog.shutdownNow();
+        }
     }
 }

@@ -17,6 +17,15 @@ public interface WindowModel extends AutoCloseable {
      */
     BatchOutput run(float[][] batch) throws Exception;
 
+    /**
+     * Runs one batch that the caller may abort at a deadline through {@code call}. Models that can abort a running call
+     * (ONNX Runtime's terminate flag) register how with {@link ModelCall#onAbort} and throw when aborted; the default
+     * cannot abort and just runs the batch.
+     */
+    default BatchOutput run(float[][] batch, ModelCall call) throws Exception {
+        return run(batch);
+    }
+
     /** Emotion class names in the order of the logits. */
     java.util.List<String> classes();
 

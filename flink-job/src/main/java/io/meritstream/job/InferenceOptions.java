@@ -58,6 +58,14 @@ public final class InferenceOptions {
             .withDescription("Longest a window waits, in milliseconds, for its batch to fill before a smaller batch"
                     + " runs; 0 runs whatever is waiting at once.");
 
+    public static final ConfigOption<Long> CALL_TIMEOUT_MS = ConfigOptions.key("inference.batch.call-timeout-ms")
+            .longType()
+            .defaultValue(10_000L)
+            .withDescription("Deadline of one model call, in milliseconds. A call past it is aborted (ONNX Runtime's"
+                    + " terminate flag) and retried once, like a call that failed; if the retry fails too, the batch's"
+                    + " windows become failed-window results. 0 disables the deadline. Must be less than"
+                    + " inference.async.timeout-ms.");
+
     public static final ConfigOption<Integer> ASYNC_CAPACITY = ConfigOptions.key("inference.async.capacity")
             .intType()
             .defaultValue(64)
@@ -87,6 +95,8 @@ public final class InferenceOptions {
         requireAtLeast(BATCH_MAX, batchMax, 1, "");
         long batchTimeout = conf.get(BATCH_TIMEOUT_MS);
         requireAtLeast(BATCH_TIMEOUT_MS, batchTimeout, 0, "");
+        long callTimeout = conf.get(CALL_TIMEOUT_MS);
+        requireAtLeast(CALL_TIMEOUT_MS, callTimeout, 0, " (0 = no deadline)");
         int capacity = conf.get(ASYNC_CAPACITY);
         if (capacity < batchMax) {
             throw new IllegalArgumentException("Option '" + ASYNC_CAPACITY.key() + "' must be at least '"
@@ -99,8 +109,13 @@ public final class InferenceOptions {
                     + " ms) must be larger than '" + BATCH_TIMEOUT_MS.key() + "' (" + batchTimeout
                     + " ms), or windows would time out while waiting for their batch");
         }
+        if (callTimeout >= asyncTimeout) {
+            throw new IllegalArgumentException("Option '" + CALL_TIMEOUT_MS.key() + "' (" + callTimeout
+                    + " ms) must be less than '" + ASYNC_TIMEOUT_MS.key() + "' (" + asyncTimeout
+                    + " ms), or windows would time out before a slow call is aborted and retried");
+        }
         ModelSpec model = new ModelSpec(path.isEmpty() ? null : path, device, conf.get(DEVICE_FALLBACK), intra, inter);
-        return new InferenceSettings(model, batchMax, batchTimeout, capacity, asyncTimeout);
+        return new InferenceSettings(model, batchMax, batchTimeout, callTimeout, capacity, asyncTimeout);
     }
 
     private static void requireAtLeast(ConfigOption<?> option, long value, long min, String note) {

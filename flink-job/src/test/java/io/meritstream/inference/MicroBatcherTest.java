@@ -11,6 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,7 +35,11 @@ class MicroBatcherTest {
     };
 
     private MicroBatcher batcher(WindowModel model, int max, long timeoutMs) {
-        MicroBatcher b = new MicroBatcher(model, max, timeoutMs, listener, "test-batcher");
+        return batcher(model, max, timeoutMs, 0);
+    }
+
+    private MicroBatcher batcher(WindowModel model, int max, long timeoutMs, long callTimeoutMs) {
+        MicroBatcher b = new MicroBatcher(model, max, timeoutMs, callTimeoutMs, listener, "test-batcher");
         batchers.add(b);
         return b;
     }
@@ -268,9 +273,69 @@ class MicroBatcherTest {
 
     @Test
     void rejectsInvalidSettings() {
-        assertThatThrownBy(() -> new MicroBatcher(new FakeWindowModel(), 0, 10, null, "x"))
+        assertThatThrownBy(() -> new MicroBatcher(new FakeWindowModel(), 0, 10, 0, null, "x"))
                 .hasMessage("maxBatch must be >= 1, got 0");
-        assertThatThrownBy(() -> new MicroBatcher(new FakeWindowModel(), 1, -1, null, "x"))
+        assertThatThrownBy(() -> new MicroBatcher(new FakeWindowModel(), 1, -1, 0, null, "x"))
                 .hasMessage("timeoutMillis must be >= 0, got -1");
+        assertThatThrownBy(() -> new MicroBatcher(new FakeWindowModel(), 1, 0, -1, null, "x"))
+                .hasMessage("callTimeoutMillis must be >= 0 (0 = none), got -1");
+    }
+
+    /** A model whose first {@code hangs} calls run until the batcher aborts them, then throw as ONNX Runtime does. */
+    static final class HangingModel extends FakeWindowModel {
+        final AtomicInteger hangs;
+
+        HangingModel(int hangs) {
+            this.hangs = new AtomicInteger(hangs);
+        }
+
+        @Override
+        public BatchOutput run(float[][] batch, ModelCall call) throws Exception {
+            if (hangs.getAndDecrement() <= 0) {
+                call.finished();
+                return run(batch);
+            }
+            batches.add(batch);
+            CountDownLatch aborted = new CountDownLatch(1);
+            call.onAbort(aborted::countDown);
+            if (!aborted.await(60, TimeUnit.SECONDS)) {
+                throw new AssertionError("never aborted");
+            }
+            call.finished();
+            throw new IllegalStateException("Exiting due to terminate flag being set to true.");
+        }
+    }
+
+    @Test
+    void aCallPastItsDeadlineIsAbortedAndRetried() throws Exception {
+        HangingModel model = new HangingModel(1);
+        MicroBatcher b = batcher(model, 2, NEVER_MS, 100);
+        CompletableFuture<WindowInference> r1 = b.submit(window(1, 800));
+        CompletableFuture<WindowInference> r2 = b.submit(window(2, 800));
+        assertThat(get(r1).emotionLogits()[0]).isEqualTo(1f);
+        assertThat(get(r2).emotionLogits()[0]).isEqualTo(2f);
+        assertThat(model.batchSizes()).containsExactly(2, 2);
+        assertThat(events).containsExactly("failed 2 retry", "ok 2");
+    }
+
+    @Test
+    void aBatchWhoseCallsTimeOutTwiceFailsItsWindows() throws Exception {
+        HangingModel model = new HangingModel(2);
+        MicroBatcher b = batcher(model, 1, NEVER_MS, 50);
+        assertThatThrownBy(() -> get(b.submit(window(1, 800))))
+                .cause()
+                .isInstanceOf(InferenceFailedException.class)
+                .hasMessageContaining("inference failed 2 times for a batch of 1 windows")
+                .hasMessageContaining("model call aborted after its deadline of 50 ms")
+                .hasRootCauseMessage("Exiting due to terminate flag being set to true.");
+        assertThat(get(b.submit(window(2, 800))).emotionLogits()[0]).isEqualTo(2f);
+    }
+
+    @Test
+    void aCallThatFinishesInTimeIsNotAborted() throws Exception {
+        HangingModel model = new HangingModel(0);
+        MicroBatcher b = batcher(model, 1, NEVER_MS, 60_000);
+        assertThat(get(b.submit(window(3, 800))).emotionLogits()[0]).isEqualTo(3f);
+        assertThat(events).containsExactly("ok 1");
     }
 }

@@ -138,4 +138,18 @@ class OrtModelLoaderTest {
             assertThat(b.enhanced()).hasDimensions(2, 48000);
         }
     }
+
+    @Test
+    void anAbortedCallStopsWithAnError() throws Exception {
+        try (WindowModel model = new OrtModelLoader().load(spec(FIXTURE.toString(), InferenceDevice.CPU, false))) {
+            ModelCall call = new ModelCall();
+            call.abort(); // the deadline passed before the call started: the terminate flag is set on registration
+            assertThatThrownBy(() -> model.run(sine(2, 16000), call))
+                    .isInstanceOf(ai.onnxruntime.OrtException.class)
+                    .hasMessageContaining("terminate");
+            assertThat(model.run(sine(1, 16000), new ModelCall()).enhanced())
+                    .as("the session still works")
+                    .hasDimensions(1, 16000);
+        }
+    }
 }

@@ -19,6 +19,7 @@ class InferenceOptionsTest {
         assertThat(s.batchTimeoutMs()).isEqualTo(InferenceOptions.BATCH_TIMEOUT_MS.defaultValue());
         assertThat(s.asyncCapacity()).isEqualTo(InferenceOptions.ASYNC_CAPACITY.defaultValue());
         assertThat(s.asyncTimeoutMs()).isEqualTo(InferenceOptions.ASYNC_TIMEOUT_MS.defaultValue());
+        assertThat(s.callTimeoutMs()).isEqualTo(InferenceOptions.CALL_TIMEOUT_MS.defaultValue());
     }
 
     @Test
@@ -33,6 +34,7 @@ class InferenceOptionsTest {
         conf.set(InferenceOptions.BATCH_TIMEOUT_MS, 5L);
         conf.set(InferenceOptions.ASYNC_CAPACITY, 16);
         conf.set(InferenceOptions.ASYNC_TIMEOUT_MS, 1000L);
+        conf.set(InferenceOptions.CALL_TIMEOUT_MS, 400L);
         InferenceSettings s = InferenceOptions.settings(conf);
         assertThat(s.model().modelPath()).isEqualTo("/opt/models/m.onnx");
         assertThat(s.model().device()).isEqualTo(InferenceDevice.cuda(1));
@@ -40,8 +42,8 @@ class InferenceOptionsTest {
         assertThat(s.model().intraOpThreads()).isEqualTo(2);
         assertThat(s.model().interOpThreads()).isEqualTo(1);
         assertThat(s)
-                .extracting("batchMax", "batchTimeoutMs", "asyncCapacity", "asyncTimeoutMs")
-                .containsExactly(16, 5L, 16, 1000L);
+                .extracting("batchMax", "batchTimeoutMs", "callTimeoutMs", "asyncCapacity", "asyncTimeoutMs")
+                .containsExactly(16, 5L, 400L, 16, 1000L);
     }
 
     @Test
@@ -96,6 +98,18 @@ class InferenceOptionsTest {
         Configuration asyncTimeout = new Configuration();
         asyncTimeout.set(InferenceOptions.ASYNC_TIMEOUT_MS, 0L);
         assertRejected(asyncTimeout, "Option 'inference.async.timeout-ms' must be >= 1, got 0");
+
+        Configuration callTimeout = new Configuration();
+        callTimeout.set(InferenceOptions.CALL_TIMEOUT_MS, -1L);
+        assertRejected(callTimeout, "Option 'inference.batch.call-timeout-ms' must be >= 0 (0 = no deadline), got -1");
+
+        Configuration callLongerThanAsync = new Configuration();
+        callLongerThanAsync.set(InferenceOptions.CALL_TIMEOUT_MS, 5_000L);
+        callLongerThanAsync.set(InferenceOptions.ASYNC_TIMEOUT_MS, 5_000L);
+        assertRejected(
+                callLongerThanAsync,
+                "Option 'inference.batch.call-timeout-ms' (5000 ms) must be less than 'inference.async.timeout-ms'"
+                        + " (5000 ms), or windows would time out before a slow call is aborted and retried");
 
         Configuration shorterThanBatch = new Configuration();
         shorterThanBatch.set(InferenceOptions.BATCH_TIMEOUT_MS, 100L);
