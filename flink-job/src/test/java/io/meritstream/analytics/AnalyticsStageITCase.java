@@ -14,6 +14,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -64,7 +66,10 @@ class AnalyticsStageITCase {
         }
         Collections.shuffle(results, new Random(3)); // order within a channel restored by the stage
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        // No Kryo: results, state and outputs must all have real serializers (POJO, Avro).
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         AnalyticsStage.Outputs out = AnalyticsStage.apply(
                 env.fromData(TypeInformation.of(WindowResult.class), results.toArray(new WindowResult[0])),
