@@ -39,8 +39,11 @@ BOOTSTRAP = 2000
 
 
 @torch.no_grad()
-def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int] = None) -> Dict:
+def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int] = None,
+                        name: Optional[str] = None) -> Dict:
     model, cfg, data, _ = load_checkpoint(ckpt)
+    if name:
+        cfg.name = name  # e.g. a stage-1 snapshot reported beside the final model
     blob = torch.load(ckpt, map_location="cpu")
     recs = read_manifest(manifest)[:limit] if limit else read_manifest(manifest)
     num_experts = None if isinstance(cfg, CascadeConfig) or cfg.kind != "sparse_merit" else cfg.moe.num_experts
@@ -357,7 +360,8 @@ def plots(results: Dict[str, Dict], order: List[str], out: str, reference: str) 
     return written
 
 
-def report(paths: List[str], out: str, reference: str, ablation: Optional[str] = None) -> Dict:
+def report(paths: List[str], out: str, reference: str, ablation: Optional[List[str]] = None) -> Dict:
+    """`ablation` = [pretrained name, random-init name]: two runs reported apart from the main comparison."""
     os.makedirs(out, exist_ok=True)
     results = {}
     for p in paths:
@@ -367,7 +371,8 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[str] =
         with open(p) as f:
             r = json.load(f)
         results[r["name"]] = r
-    order = [n for n in results if n != ablation]
+    abl_names = list(ablation or [])
+    order = [n for n in results if n not in abl_names]
     comparisons = {}
     worst = lambda it: it["snr_db"] == -5 and it.get("noise_seen") is False  # noqa: E731
     if reference in results:
@@ -377,15 +382,18 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[str] =
             comparisons[name] = {"all": significance(results[reference], results[name]),
                                  "-5/unseen": significance(results[reference], results[name], worst)}
     abl = None
-    if ablation in results and reference in results:
-        abl = {"pretrained": {k: results[reference]["summary"].get(k) for k in ("ser", "se")},
-               "random_init": {k: results[ablation]["summary"].get(k) for k in ("ser", "se")},
-               "pretrained_-5/unseen": _cell(results[reference]["summary"], "-5", "unseen"),
-               "random_init_-5/unseen": _cell(results[ablation]["summary"], "-5", "unseen"),
-               "significance": significance(results[reference], results[ablation])}
+    if len(abl_names) == 2 and all(n in results for n in abl_names):
+        pre, rnd = (results[n] for n in abl_names)
+        abl = {"runs": abl_names,
+               "pretrained": {k: pre["summary"].get(k) for k in ("ser", "se")},
+               "random_init": {k: rnd["summary"].get(k) for k in ("ser", "se")},
+               "pretrained_-5/unseen": _cell(pre["summary"], "-5", "unseen"),
+               "random_init_-5/unseen": _cell(rnd["summary"], "-5", "unseen"),
+               "dev": {n: (results[n].get("data") or {}).get("dev") for n in abl_names},
+               "significance": significance(pre, rnd)}
     summary = {"reference": reference, "models": {n: results[n]["summary"] for n in order},
                "significance_vs_reference": comparisons, "pretraining_ablation": abl,
-               "ablation_summary": results[ablation]["summary"] if ablation in results else None,
+               "ablation_summaries": {n: results[n]["summary"] for n in abl_names if n in results},
                "data": {n: results[n].get("data") for n in results},
                "eval_seconds": {n: results[n].get("seconds") for n in results}}
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -418,7 +426,8 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[str] =
                       f"{s.get('gate_agreement', 0):.2f} |")
         md.append("")
     if abl:
-        md += ["Pretraining ablation (same model, data and fine-tuning budget):", "",
+        md += [f"Pretraining ablation ({abl_names[0]} vs {abl_names[1]}: Sparse MERIT after the same frozen-backbone "
+               "stage, same data and steps; only the backbone initialisation differs):", "",
                "| backbone | F1-macro all | SSNR enh. all (dB) | F1-macro -5 dB unseen | SSNR enh. -5 dB unseen |",
                "|---|---|---|---|---|"]
         for label, k in (("HuBERT-style pretrained here", "pretrained"), ("random initialisation", "random_init")):
@@ -466,8 +475,10 @@ def main(argv=None) -> int:
     mode.add_argument("--export", nargs="+", help="checkpoints to export with their test metrics")
     ap.add_argument("--manifest", help="test JSONL manifest (with --checkpoint)")
     ap.add_argument("--limit", type=int, help="evaluate only the first N items")
+    ap.add_argument("--name", help="report the checkpoint under this name (default: its config name)")
     ap.add_argument("--reference", default="merit-sparse")
-    ap.add_argument("--ablation", default=None, help="model name reported as the pretraining ablation")
+    ap.add_argument("--ablation", nargs=2, metavar=("PRETRAINED", "RANDOM"),
+                    help="two model names reported as the pretraining ablation")
     ap.add_argument("--results", help="results.json of --report (with --export)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
@@ -475,7 +486,8 @@ def main(argv=None) -> int:
     if a.checkpoint:
         if not a.manifest:
             ap.error("--checkpoint needs --manifest")
-        res = evaluate_checkpoint(a.checkpoint, a.manifest, log=lambda s: print(s, flush=True), limit=a.limit)
+        res = evaluate_checkpoint(a.checkpoint, a.manifest, log=lambda s: print(s, flush=True), limit=a.limit,
+                                  name=a.name)
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out + ".tmp", "w") as f:
             json.dump(res, f)

@@ -41,6 +41,7 @@ MODELS = {
 }
 EXPORTED = ("merit-sparse", "mtl-naive", "se-preproc", "merit-dense")
 ABLATION = "merit-sparse-random"
+ABLATION_REF = "merit-sparse-stage1"
 
 
 @dataclass
@@ -69,9 +70,10 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                          "--dev", dev_m, "--out", os.path.join(runs, name), *budget, *extra),
                     os.path.join(runs, name, "final.pt"), deps)
 
-    def evaluate(name: str, dep: str) -> Task:
-        return Task(f"eval-{name}", py("merit.evaluate", "--checkpoint", os.path.join(runs, name, "final.pt"),
-                                       "--manifest", test_m, "--out", os.path.join(ev, f"{name}.json")),
+    def evaluate(name: str, dep: str, ckpt: str = "final.pt") -> Task:
+        run_dir = name[:-len("-stage1")] if name.endswith("-stage1") else name
+        return Task(f"eval-{name}", py("merit.evaluate", "--checkpoint", os.path.join(runs, run_dir, ckpt),
+                                       "--name", name, "--manifest", test_m, "--out", os.path.join(ev, f"{name}.json")),
                     os.path.join(ev, f"{name}.json"), [dep])
 
     init = ["--backbone-init", backbone]
@@ -96,15 +98,21 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         evaluate("mtl-naive", "train-mtl-naive"),
         train("merit-dense", "dense_moe", ["pretrain"], *init),
         evaluate("merit-dense", "train-merit-dense"),
-        # The ablation: the same model and budget from a randomly initialised backbone (needs no pretraining, so it
-        # runs beside it).
-        train(ABLATION, "sparse_merit", ["corpus"]),
+        # The pretraining ablation: the same model, data and frozen-backbone budget (stage 1) from a randomly
+        # initialised backbone, against the pretrained run's own stage-1 snapshot. It needs no pretraining, so it
+        # runs beside it.
+        Task(f"train-{ABLATION}", py("merit.train", "--model", "sparse_merit", "--name", ABLATION, "--train", train_m,
+                                     "--dev", dev_m, "--out", os.path.join(runs, ABLATION), "--stage1-steps",
+                                     str(p["stage1"]), "--stage2-steps", "0", "--batch-size", str(p["batch"]),
+                                     "--seed", str(train_seed)),
+             os.path.join(runs, ABLATION, "final.pt"), ["corpus"]),
         evaluate(ABLATION, f"train-{ABLATION}"),
+        evaluate(ABLATION_REF, "train-merit-sparse", "stage1.pt"),
     ]
     evals = [t.name for t in tasks if t.name.startswith("eval-")]
     tasks.append(Task("report", py("merit.evaluate", "--report", *[os.path.join(ev, f"{n}.json") for n in
-                                                                  [*EXPORTED, ABLATION]],
-                                   "--reference", "merit-sparse", "--ablation", ABLATION,
+                                                                  [*EXPORTED, ABLATION_REF, ABLATION]],
+                                   "--reference", "merit-sparse", "--ablation", ABLATION_REF, ABLATION,
                                    "--out", os.path.join(models_dir, "eval")),
                       os.path.join(models_dir, "eval", "results.json"), evals))
     tasks.append(Task("export", py("merit.evaluate", "--export", *[os.path.join(runs, n, "final.pt") for n in EXPORTED],
