@@ -65,6 +65,9 @@ public final class MicroBatcher implements AutoCloseable {
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final AtomicInteger outstanding = new AtomicInteger();
     private volatile boolean closed;
+    /** The running model call, so that {@link #close} can abort it. */
+    private volatile ModelCall currentCall;
+
     private final Thread worker;
 
     /**
@@ -201,6 +204,7 @@ public final class MicroBatcher implements AutoCloseable {
             long start = System.nanoTime();
             BatchOutput out;
             ModelCall call = new ModelCall();
+            currentCall = call;
             ScheduledFuture<?> deadline =
                     watchdog == null ? null : watchdog.schedule(call::abort, callTimeoutMillis, TimeUnit.MILLISECONDS);
             try {
@@ -216,6 +220,7 @@ public final class MicroBatcher implements AutoCloseable {
                     throw t;
                 } finally {
                     call.finished();
+                    currentCall = null;
                     if (deadline != null) {
                         deadline.cancel(false);
                     }
@@ -306,8 +311,8 @@ public final class MicroBatcher implements AutoCloseable {
     }
 
     /**
-     * Stops the worker after the running call, if any, and fails every window still waiting. Does not close the model
-     * (the registry owns it).
+     * Fails every window still waiting, aborts the running call (if the model can abort) and stops the worker. Does not
+     * close the model (the registry owns it).
      */
     @Override
     public void close() throws InterruptedException {
@@ -324,6 +329,11 @@ public final class MicroBatcher implements AutoCloseable {
         InferenceFailedException failure =
                 new InferenceFailedException("inference operator closed before the window ran");
         left.forEach(p -> p.result.completeExceptionally(failure));
+        // Do not keep a closing task waiting for a long call; its windows fail and are not retried (closed is set).
+        ModelCall running = currentCall;
+        if (running != null) {
+            running.abort();
+        }
         worker.join(TimeUnit.SECONDS.toMillis(30));
         if (watchdog != null) {
             watchdog.shutdownNow();

@@ -338,4 +338,21 @@ class MicroBatcherTest {
         assertThat(get(b.submit(window(3, 800))).emotionLogits()[0]).isEqualTo(3f);
         assertThat(events).containsExactly("ok 1");
     }
+
+    @Test
+    void closeAbortsTheRunningCallAndFailsItsWindowsWithoutRetry() throws Exception {
+        HangingModel model = new HangingModel(Integer.MAX_VALUE);
+        MicroBatcher b = batcher(model, 1, NEVER_MS);
+        CompletableFuture<WindowInference> running = b.submit(window(1, 800));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (model.batches.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        b.close();
+        assertThatThrownBy(() -> get(running))
+                .cause()
+                .isInstanceOf(InferenceFailedException.class)
+                .hasMessageContaining("inference failed 1 time for a batch of 1 windows");
+        assertThat(model.batchSizes()).containsExactly(1);
+    }
 }
