@@ -446,6 +446,25 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[List[s
 # ------------------------------------------------------------------------------------------------------- export
 
 
+def _card_data(data):
+    """Training data description for the card: the corpus summary instead of machine-specific absolute paths."""
+    if isinstance(data, dict) and "train_manifest" in data:
+        data = dict(data)
+        manifest = data.pop("train_manifest")
+        summary = os.path.join(os.path.dirname(manifest), "corpus.json")
+        data["train_manifest"] = os.path.basename(manifest)
+        if os.path.exists(summary):
+            with open(summary) as f:
+                corpus = json.load(f)
+            data["corpus"] = {k: corpus.get(k) for k in ("seed", "per_class", "train_snr_db", "train_mixtures",
+                                                         "test_snrs_db", "noise", "utterances", "mixtures",
+                                                         "speech_seconds")}
+        return data
+    if isinstance(data, dict):
+        return {k: _card_data(v) for k, v in data.items()}
+    return data
+
+
 def export_with_metrics(ckpts: List[str], results_path: str, out: str) -> List[str]:
     from merit.export import export_model
 
@@ -458,12 +477,10 @@ def export_with_metrics(ckpts: List[str], results_path: str, out: str) -> List[s
         card_metrics = {"test": test, "dev": (metrics or {}).get("dev") if isinstance(metrics, dict) else None}
         if test is None:
             raise ValueError(f"{results_path} has no test results for {cfg.name}")
-        onnx_path, card_path = export_model(model, cfg, out, data, card_metrics)
+        onnx_path, card_path = export_model(model, cfg, out, _card_data(data), card_metrics)
         size = os.path.getsize(onnx_path)
         print(json.dumps({"onnx": onnx_path, "card": card_path, "bytes": size}), flush=True)
         written.append(onnx_path)
-        with open(onnx_path + ".done", "w") as f:
-            f.write(card_path + "\n")
     return written
 
 
@@ -480,6 +497,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ablation", nargs=2, metavar=("PRETRAINED", "RANDOM"),
                     help="two model names reported as the pretraining ablation")
     ap.add_argument("--results", help="results.json of --report (with --export)")
+    ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("MERIT_THREADS", "1")))
@@ -499,7 +517,10 @@ def main(argv=None) -> int:
     else:
         if not a.results:
             ap.error("--export needs --results")
-        export_with_metrics(a.export, a.results, a.out)
+        written = export_with_metrics(a.export, a.results, a.out)
+        if a.done:
+            with open(a.done, "w") as f:
+                f.write("\n".join(written) + "\n")
     return 0
 
 

@@ -117,8 +117,8 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                       os.path.join(models_dir, "eval", "results.json"), evals))
     tasks.append(Task("export", py("merit.evaluate", "--export", *[os.path.join(runs, n, "final.pt") for n in EXPORTED],
                                    "--results", os.path.join(models_dir, "eval", "results.json"),
-                                   "--out", models_dir),
-                      os.path.join(models_dir, "merit-sparse.onnx.done"), ["report"]))
+                                   "--out", models_dir, "--done", os.path.join(work, "export.done")),
+                      os.path.join(work, "export.done"), ["report"]))
     return tasks
 
 
