@@ -1,9 +1,14 @@
 package io.meritstream.job;
 
 import io.meritstream.avro.DeadLetter;
+import io.meritstream.avro.EmotionAlert;
+import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionTrend;
+import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.ingest.IngestRecord;
 import io.meritstream.ingest.IngestRecordDeserializer;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -12,10 +17,19 @@ import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.util.function.SerializableFunction;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /** The job's Kafka sources and sinks, built from validated {@link KafkaSettings}. */
 public final class KafkaConnectors {
     private KafkaConnectors() {}
+
+    /**
+     * Transaction timeout of the exactly-once producers unless {@code kafka.properties.transaction.timeout.ms} says
+     * otherwise: 15 minutes, the largest a Kafka broker accepts by default ({@code transaction.max.timeout.ms}).
+     * Flink's KafkaSink would otherwise ask for 1 hour, which a default broker refuses. A transaction stays open from
+     * one checkpoint to the next (plus a restart), so this must exceed the checkpoint interval by far.
+     */
+    public static final String DEFAULT_TRANSACTION_TIMEOUT_MS = "900000";
 
     /**
      * The input topic's source, not yet built so that callers can add to it (tests: {@code
@@ -44,9 +58,55 @@ public final class KafkaConnectors {
                 .build();
     }
 
+    /** The enhanced-audio topic's sink (delivery guarantee of the outputs; key = session id). */
+    public static KafkaSink<EnhancedAudioChunk> enhancedAudioSink(KafkaSettings settings) {
+        return avroSink(
+                        settings,
+                        settings.enhancedAudioTopic(),
+                        EnhancedAudioChunk.class,
+                        c -> sessionKey(c.getSessionId()),
+                        settings.deliveryGuarantee())
+                .build();
+    }
+
+    /** The emotion-events topic's sink (delivery guarantee of the outputs; key = session id). */
+    public static KafkaSink<EmotionEvent> emotionEventsSink(KafkaSettings settings) {
+        return avroSink(
+                        settings,
+                        settings.emotionEventsTopic(),
+                        EmotionEvent.class,
+                        e -> sessionKey(e.getSessionId()),
+                        settings.deliveryGuarantee())
+                .build();
+    }
+
+    /** The emotion-trends topic's sink (delivery guarantee of the outputs; key = session id). */
+    public static KafkaSink<EmotionTrend> emotionTrendsSink(KafkaSettings settings) {
+        return avroSink(
+                        settings,
+                        settings.emotionTrendsTopic(),
+                        EmotionTrend.class,
+                        t -> sessionKey(t.getSessionId()),
+                        settings.deliveryGuarantee())
+                .build();
+    }
+
+    /** The emotion-alerts topic's sink (delivery guarantee of the outputs; key = session id). */
+    public static KafkaSink<EmotionAlert> emotionAlertsSink(KafkaSettings settings) {
+        return avroSink(
+                        settings,
+                        settings.emotionAlertsTopic(),
+                        EmotionAlert.class,
+                        a -> sessionKey(a.getSessionId()),
+                        settings.deliveryGuarantee())
+                .build();
+    }
+
     /**
      * A sink of Avro records to {@code topic} in the wire format, with the pass-through client properties and the
-     * delivery guarantee; EXACTLY_ONCE gets a transactional id prefix unique to the group and topic.
+     * delivery guarantee; EXACTLY_ONCE gets the transactional id prefix {@code <kafka.transactional-id-prefix>-<topic>}
+     * (unique per sink, stable across restarts) and, unless passed through, a transaction timeout of {@link
+     * #DEFAULT_TRANSACTION_TIMEOUT_MS}.
      */
     public static <T extends SpecificRecord> KafkaSinkBuilder<T> avroSink(
             KafkaSettings settings,
@@ -55,6 +115,9 @@ public final class KafkaConnectors {
             SerializableFunction<T, byte[]> key,
             DeliveryGuarantee guarantee) {
         Properties producer = settings.clientProperties();
+        if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
+            producer.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, DEFAULT_TRANSACTION_TIMEOUT_MS);
+        }
         KafkaSinkBuilder<T> builder = KafkaSink.<T>builder()
                 // Pass-through first: setKafkaProducerConfig replaces what was set before it.
                 .setKafkaProducerConfig(producer)
@@ -62,9 +125,14 @@ public final class KafkaConnectors {
                 .setRecordSerializer(new AvroRecordSerializationSchema<>(topic, type, key))
                 .setDeliveryGuarantee(guarantee);
         if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
-            builder.setTransactionalIdPrefix(settings.groupId() + "-" + topic);
+            builder.setTransactionalIdPrefix(settings.transactionalIdPrefix() + "-" + topic);
         }
         return builder;
+    }
+
+    /** Output records are keyed by their session, like the input: one session's records stay in one partition. */
+    static byte[] sessionKey(CharSequence sessionId) {
+        return sessionId.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private static byte[] deadLetterKey(DeadLetter letter) {

@@ -47,11 +47,52 @@ public final class KafkaOptions {
                     + " 'timestamp:<epoch ms>' (the first record at or after that time). A job restored from a"
                     + " checkpoint or savepoint always resumes from it.");
 
+    public static final ConfigOption<String> ENHANCED_AUDIO_TOPIC = ConfigOptions.key("kafka.topic.enhanced-audio")
+            .stringType()
+            .defaultValue("enhanced-audio")
+            .withDescription("Output topic of the enhanced audio (Avro EnhancedAudioChunk, key = sessionId).");
+
+    public static final ConfigOption<String> EMOTION_EVENTS_TOPIC = ConfigOptions.key("kafka.topic.emotion-events")
+            .stringType()
+            .defaultValue("emotion-events")
+            .withDescription("Output topic of the per-window emotion events (Avro EmotionEvent, key = sessionId).");
+
+    public static final ConfigOption<String> EMOTION_TRENDS_TOPIC = ConfigOptions.key("kafka.topic.emotion-trends")
+            .stringType()
+            .defaultValue("emotion-trends")
+            .withDescription("Output topic of the smoothed emotion trends and session summaries (Avro EmotionTrend,"
+                    + " key = sessionId).");
+
+    public static final ConfigOption<String> EMOTION_ALERTS_TOPIC = ConfigOptions.key("kafka.topic.emotion-alerts")
+            .stringType()
+            .defaultValue("emotion-alerts")
+            .withDescription("Output topic of the negative-emotion alerts (Avro EmotionAlert, key = sessionId).");
+
+    public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key(
+                    "kafka.delivery-guarantee")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.EXACTLY_ONCE)
+            .withDescription("Delivery guarantee of every output topic: 'exactly-once' (Kafka transactions committed"
+                    + " on each checkpoint: consumers that read with isolation.level=read_committed see every record"
+                    + " once, but only after the checkpoint that covers it, so output lags by up to one checkpoint"
+                    + " interval), 'at-least-once' (flushed on each checkpoint; visible at once; a restart may"
+                    + " repeat records) or 'none'.");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key(
+                    "kafka.transactional-id-prefix")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Prefix of the Kafka transactional ids of the exactly-once sinks; each sink appends its"
+                    + " topic. Must be unique per job among all jobs writing to the same Kafka cluster, and stable"
+                    + " across restarts of one job (a restarted job aborts the transactions its predecessor left"
+                    + " open by these ids). Unset: the value of 'kafka.group-id'.");
+
     public static final ConfigOption<DeliveryGuarantee> DLQ_DELIVERY_GUARANTEE = ConfigOptions.key(
                     "kafka.dlq-delivery-guarantee")
             .enumType(DeliveryGuarantee.class)
-            .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
-            .withDescription("Delivery guarantee of the dead-letter sink: 'at-least-once' (flush on checkpoint),"
+            .noDefaultValue()
+            .withDescription("Delivery guarantee of the dead-letter sink, when it should differ from"
+                    + " 'kafka.delivery-guarantee' (unset: the same): 'at-least-once' (flush on checkpoint),"
                     + " 'exactly-once' (Kafka transactions committed on checkpoint; consumers read with"
                     + " isolation.level=read_committed) or 'none'.");
 }

@@ -1,6 +1,8 @@
 package io.meritstream.job;
 
 import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -25,36 +27,56 @@ public final class KafkaSettings implements Serializable {
      * kafka.properties.*} would silently fight the typed option, so it is refused with a pointer to the right one.
      */
     private static final Map<String, String> RESERVED_PROPERTIES = Map.of(
-            "bootstrap.servers", "use '" + KafkaOptions.BOOTSTRAP_SERVERS.key() + "'",
-            "group.id", "use '" + KafkaOptions.GROUP_ID.key() + "'",
-            "key.deserializer", "the source reads raw bytes",
-            "value.deserializer", "the source reads raw bytes",
-            "key.serializer", "the sinks write raw bytes",
-            "value.serializer", "the sinks write raw bytes",
-            "transactional.id", "the exactly-once sink derives it from '" + KafkaOptions.GROUP_ID.key() + "'");
+            "bootstrap.servers",
+            "use '" + KafkaOptions.BOOTSTRAP_SERVERS.key() + "'",
+            "group.id",
+            "use '" + KafkaOptions.GROUP_ID.key() + "'",
+            "key.deserializer",
+            "the source reads raw bytes",
+            "value.deserializer",
+            "the source reads raw bytes",
+            "key.serializer",
+            "the sinks write raw bytes",
+            "value.serializer",
+            "the sinks write raw bytes",
+            "transactional.id",
+            "the exactly-once sinks derive it from '" + KafkaOptions.TRANSACTIONAL_ID_PREFIX.key() + "'");
 
     private final String bootstrapServers;
     private final String inputTopic;
     private final String dlqTopic;
+    private final String enhancedAudioTopic;
+    private final String emotionEventsTopic;
+    private final String emotionTrendsTopic;
+    private final String emotionAlertsTopic;
     private final String groupId;
     private final String startingOffsets;
+    private final DeliveryGuarantee deliveryGuarantee;
     private final DeliveryGuarantee dlqDeliveryGuarantee;
+    private final String transactionalIdPrefix;
     private final TreeMap<String, String> clientProperties;
 
     private KafkaSettings(
             String bootstrapServers,
-            String inputTopic,
-            String dlqTopic,
+            Map<ConfigOption<String>, String> topics,
             String groupId,
             String startingOffsets,
+            DeliveryGuarantee deliveryGuarantee,
             DeliveryGuarantee dlqDeliveryGuarantee,
+            String transactionalIdPrefix,
             TreeMap<String, String> clientProperties) {
         this.bootstrapServers = bootstrapServers;
-        this.inputTopic = inputTopic;
-        this.dlqTopic = dlqTopic;
+        this.inputTopic = topics.get(KafkaOptions.INPUT_TOPIC);
+        this.dlqTopic = topics.get(KafkaOptions.DLQ_TOPIC);
+        this.enhancedAudioTopic = topics.get(KafkaOptions.ENHANCED_AUDIO_TOPIC);
+        this.emotionEventsTopic = topics.get(KafkaOptions.EMOTION_EVENTS_TOPIC);
+        this.emotionTrendsTopic = topics.get(KafkaOptions.EMOTION_TRENDS_TOPIC);
+        this.emotionAlertsTopic = topics.get(KafkaOptions.EMOTION_ALERTS_TOPIC);
         this.groupId = groupId;
         this.startingOffsets = startingOffsets;
+        this.deliveryGuarantee = deliveryGuarantee;
         this.dlqDeliveryGuarantee = dlqDeliveryGuarantee;
+        this.transactionalIdPrefix = transactionalIdPrefix;
         this.clientProperties = clientProperties;
     }
 
@@ -87,6 +109,26 @@ public final class KafkaSettings implements Serializable {
                     + KafkaOptions.INPUT_TOPIC.key() + "' (both are '" + input + "'): dead letters would be read"
                     + " back as input");
         }
+        // Each topic carries one record type: two options naming one topic would mix types (or feed output back
+        // into the input), so every topic must be distinct.
+        Map<ConfigOption<String>, String> topics = new LinkedHashMap<>();
+        topics.put(KafkaOptions.INPUT_TOPIC, input);
+        topics.put(KafkaOptions.DLQ_TOPIC, dlq);
+        for (ConfigOption<String> option : List.of(
+                KafkaOptions.ENHANCED_AUDIO_TOPIC,
+                KafkaOptions.EMOTION_EVENTS_TOPIC,
+                KafkaOptions.EMOTION_TRENDS_TOPIC,
+                KafkaOptions.EMOTION_ALERTS_TOPIC)) {
+            String topic = topic(conf, option);
+            for (Map.Entry<ConfigOption<String>, String> other : topics.entrySet()) {
+                if (other.getValue().equals(topic)) {
+                    throw new IllegalArgumentException("Option '" + option.key() + "' must differ from '"
+                            + other.getKey().key() + "' (both are '" + topic + "'): every topic carries one kind of"
+                            + " record");
+                }
+            }
+            topics.put(option, topic);
+        }
         String group = conf.get(KafkaOptions.GROUP_ID).trim();
         if (group.isEmpty()) {
             throw new IllegalArgumentException(
@@ -94,6 +136,16 @@ public final class KafkaSettings implements Serializable {
         }
         String offsets = conf.get(KafkaOptions.STARTING_OFFSETS).trim();
         parseStartingOffsets(offsets); // validates
+        String prefix = conf.getOptional(KafkaOptions.TRANSACTIONAL_ID_PREFIX)
+                .map(String::trim)
+                .orElse(group);
+        if (prefix.isEmpty()) {
+            throw new IllegalArgumentException("Option '" + KafkaOptions.TRANSACTIONAL_ID_PREFIX.key()
+                    + "' must not be empty: unset it to use '" + KafkaOptions.GROUP_ID.key() + "', or name the job");
+        }
+        DeliveryGuarantee delivery = conf.get(KafkaOptions.DELIVERY_GUARANTEE);
+        DeliveryGuarantee dlqDelivery =
+                conf.getOptional(KafkaOptions.DLQ_DELIVERY_GUARANTEE).orElse(delivery);
 
         TreeMap<String, String> properties = new TreeMap<>();
         for (Map.Entry<String, String> entry : conf.toMap().entrySet()) {
@@ -113,8 +165,7 @@ public final class KafkaSettings implements Serializable {
             }
             properties.put(property, entry.getValue());
         }
-        return new KafkaSettings(
-                servers, input, dlq, group, offsets, conf.get(KafkaOptions.DLQ_DELIVERY_GUARANTEE), properties);
+        return new KafkaSettings(servers, topics, group, offsets, delivery, dlqDelivery, prefix, properties);
     }
 
     /**
@@ -181,8 +232,35 @@ public final class KafkaSettings implements Serializable {
         return parseStartingOffsets(startingOffsets);
     }
 
+    public String enhancedAudioTopic() {
+        return enhancedAudioTopic;
+    }
+
+    public String emotionEventsTopic() {
+        return emotionEventsTopic;
+    }
+
+    public String emotionTrendsTopic() {
+        return emotionTrendsTopic;
+    }
+
+    public String emotionAlertsTopic() {
+        return emotionAlertsTopic;
+    }
+
+    /** Delivery guarantee of the four output topics ({@link KafkaOptions#DELIVERY_GUARANTEE}). */
+    public DeliveryGuarantee deliveryGuarantee() {
+        return deliveryGuarantee;
+    }
+
+    /** Delivery guarantee of the dead-letter topic: its own option if set, else {@link #deliveryGuarantee()}. */
     public DeliveryGuarantee dlqDeliveryGuarantee() {
         return dlqDeliveryGuarantee;
+    }
+
+    /** Prefix of the exactly-once sinks' transactional ids; each sink appends {@code -<topic>}. */
+    public String transactionalIdPrefix() {
+        return transactionalIdPrefix;
     }
 
     /** The {@code kafka.properties.*} pass-through without its prefix; a fresh copy. */
@@ -196,7 +274,10 @@ public final class KafkaSettings implements Serializable {
     public String toString() {
         // Values of pass-through properties may be secrets (sasl.jaas.config, ssl passwords): names only.
         return "KafkaSettings{bootstrapServers=" + bootstrapServers + ", inputTopic=" + inputTopic + ", dlqTopic="
-                + dlqTopic + ", groupId=" + groupId + ", startingOffsets=" + startingOffsets + ", dlqDelivery="
-                + dlqDeliveryGuarantee + ", properties=" + clientProperties.keySet() + "}";
+                + dlqTopic + ", outputTopics=[" + enhancedAudioTopic + ", " + emotionEventsTopic + ", "
+                + emotionTrendsTopic + ", " + emotionAlertsTopic + "], groupId=" + groupId + ", startingOffsets="
+                + startingOffsets + ", delivery=" + deliveryGuarantee + ", dlqDelivery=" + dlqDeliveryGuarantee
+                + ", transactionalIdPrefix=" + transactionalIdPrefix + ", properties=" + clientProperties.keySet()
+                + "}";
     }
 }

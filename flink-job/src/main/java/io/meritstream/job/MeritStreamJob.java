@@ -1,6 +1,15 @@
 package io.meritstream.job;
 
+import io.meritstream.analytics.AnalyticsConfig;
+import io.meritstream.analytics.AnalyticsStage;
 import io.meritstream.avro.DeadLetter;
+import io.meritstream.avro.EmotionAlert;
+import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionTrend;
+import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.inference.Inference;
+import io.meritstream.inference.InferenceSettings;
+import io.meritstream.inference.WindowResult;
 import io.meritstream.ingest.DecodedFrame;
 import io.meritstream.ingest.FrameDecoder;
 import io.meritstream.ingest.FrameResampler;
@@ -9,47 +18,142 @@ import io.meritstream.ingest.NativeFrame;
 import io.meritstream.session.SessionWindower;
 import io.meritstream.session.WindowRequest;
 import io.meritstream.session.WindowingConfig;
+import java.time.Duration;
 import java.util.Objects;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.ParameterTool;
 
 /**
- * The job's topology, with its sources and sinks passed in (as in the Flink training exercises), so tests run exactly
+ * The job's topology, with its source and sinks passed in (as in the Flink training exercises), so tests run exactly
  * this graph on test data:
  *
  * <pre>
- * source ─► decode+validate ─┬─► keyBy(stream) ─► resample ─► windower ─► window sink
- *                            └─(dead letters)─► dead-letter sink
+ * source ─► decode+validate ─┬─► keyBy(stream) ─► resample ─► windower ─► infer ─► keyBy(stream) ─► analytics ─┐
+ *                            └─(dead letters)─► dead-letter sink                                              │
+ *      ┌──────────────────────────────────────────────────────────────────────────────────────────────────────┘
+ *      ├─► enhanced-audio sink     ├─► emotion-events sink     ├─► emotion-trends sink     └─► emotion-alerts sink
  * </pre>
  *
- * Later stages (inference, analytics) build on {@link #windows}. Every operator has a name and a stable uid, so that
- * savepoints survive changes to the graph around it.
+ * <h2>Entry points</h2>
+ *
+ * <ul>
+ *   <li>Kafka to Kafka from options (the CLI, {@link #main}): {@code MeritStreamJob.fromConfiguration(conf).build(env)},
+ *       or the same as one call, {@link #buildFromConfiguration(Configuration, StreamExecutionEnvironment)} (shaped
+ *       like a {@code (conf, env) -> void} callback). Every option is validated first; a bad one throws {@link
+ *       IllegalArgumentException} (or Flink's {@code IllegalConfigurationException}) naming it, before anything is
+ *       added to the environment. It also turns checkpointing on (see {@link #DEFAULT_CHECKPOINT_INTERVAL}).
+ *   <li>Injected source and sinks (tests): {@link #MeritStreamJob(Source, Sinks, IngestSettings, WindowingConfig,
+ *       InferenceSettings, AnalyticsConfig)} then {@link #build}; the stages are also public one by one ({@link
+ *       #records}, {@link #windows}, {@link #infer}, {@link #analyse}, {@link #sinkOutputs}) for tests that put
+ *       something between them.
+ *   <li>Ingest and windowing only (windows to a sink): {@link #MeritStreamJob(Source, Sink, Sink, IngestSettings,
+ *       WindowingConfig)}.
+ * </ul>
+ *
+ * Every operator has a name and a stable uid (the {@code UID_*} constants here, {@link Inference#UID}, {@link
+ * AnalyticsStage#UID}), so that savepoints survive changes to the graph around it.
+ *
+ * <h2>Delivery</h2>
+ *
+ * Built from options, every Kafka sink is {@code EXACTLY_ONCE} unless {@code kafka.delivery-guarantee} says otherwise:
+ * records are written in Kafka transactions that commit when a checkpoint completes, so consumers reading with {@code
+ * isolation.level=read_committed} see each record once, after the checkpoint that covers it. Output therefore lags by up
+ * to one checkpoint interval; a live demo wants a short one ({@code --execution.checkpointing.interval 2s}).
  */
 public class MeritStreamJob {
+    public static final String JOB_NAME = "merit-stream";
+
     public static final String UID_SOURCE = "audio-frames-source";
     public static final String UID_DECODE = "decode-validate";
     public static final String UID_DEAD_LETTER_SINK = "dead-letter-sink";
     public static final String UID_RESAMPLE = "resample-16k";
     public static final String UID_WINDOWER = "session-windower";
     public static final String UID_WINDOW_SINK = "window-sink";
+    public static final String UID_ENHANCED_AUDIO_SINK = "enhanced-audio-sink";
+    public static final String UID_EMOTION_EVENTS_SINK = "emotion-events-sink";
+    public static final String UID_EMOTION_TRENDS_SINK = "emotion-trends-sink";
+    public static final String UID_EMOTION_ALERTS_SINK = "emotion-alerts-sink";
+
+    /**
+     * Checkpoint interval of a job built from options when neither the options nor the environment set {@code
+     * execution.checkpointing.interval}. Exactly-once output becomes visible only at checkpoints, so this is also the
+     * longest a read_committed consumer waits for a record; 10 s keeps the checkpoint cost low in production, the demo
+     * sets 2 s.
+     */
+    public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+
+    /** Where each output goes: one sink per topic, dead letters included. */
+    public record Sinks(
+            Sink<DeadLetter> deadLetters,
+            Sink<EnhancedAudioChunk> enhancedAudio,
+            Sink<EmotionEvent> emotionEvents,
+            Sink<EmotionTrend> emotionTrends,
+            Sink<EmotionAlert> emotionAlerts) {
+        public Sinks {
+            Objects.requireNonNull(deadLetters, "deadLetters");
+            Objects.requireNonNull(enhancedAudio, "enhancedAudio");
+            Objects.requireNonNull(emotionEvents, "emotionEvents");
+            Objects.requireNonNull(emotionTrends, "emotionTrends");
+            Objects.requireNonNull(emotionAlerts, "emotionAlerts");
+        }
+
+        /** One {@code KafkaSink} per topic of {@code kafka}, with its delivery guarantee. */
+        public static Sinks kafka(KafkaSettings kafka) {
+            return new Sinks(
+                    KafkaConnectors.deadLetterSink(kafka),
+                    KafkaConnectors.enhancedAudioSink(kafka),
+                    KafkaConnectors.emotionEventsSink(kafka),
+                    KafkaConnectors.emotionTrendsSink(kafka),
+                    KafkaConnectors.emotionAlertsSink(kafka));
+        }
+    }
 
     private final Source<IngestRecord, ?, ?> source;
     private final Sink<DeadLetter> deadLetterSink;
-    private final Sink<WindowRequest> windowSink;
     private final IngestSettings ingest;
     private final WindowingConfig windowing;
+    // The whole job: outputs, inference and analytics; null for the ingest-and-windowing graph.
+    private final Sinks sinks;
+    private final InferenceSettings inference;
+    private final AnalyticsConfig analytics;
+    // The ingest-and-windowing graph's window sink; null for the whole job.
+    private final Sink<WindowRequest> windowSink;
+    // Set when built from options: the job then turns checkpointing on if the environment has not.
+    private Duration checkpointInterval;
 
+    /** The whole job, from source to the five sinks. */
+    public MeritStreamJob(
+            Source<IngestRecord, ?, ?> source,
+            Sinks sinks,
+            IngestSettings ingest,
+            WindowingConfig windowing,
+            InferenceSettings inference,
+            AnalyticsConfig analytics) {
+        this.source = Objects.requireNonNull(source, "source");
+        this.sinks = Objects.requireNonNull(sinks, "sinks");
+        this.deadLetterSink = sinks.deadLetters();
+        this.ingest = Objects.requireNonNull(ingest, "ingest");
+        this.windowing = Objects.requireNonNull(windowing, "windowing");
+        this.inference = Objects.requireNonNull(inference, "inference");
+        this.analytics = Objects.requireNonNull(analytics, "analytics");
+        this.windowSink = null;
+    }
+
+    /**
+     * The ingest-and-windowing graph only: the analysis windows go to {@code windowSink}, no inference, no analytics.
+     * {@link #infer} and {@link #analyse} are not available on it.
+     */
     public MeritStreamJob(
             Source<IngestRecord, ?, ?> source,
             Sink<DeadLetter> deadLetterSink,
@@ -61,21 +165,76 @@ public class MeritStreamJob {
         this.windowSink = Objects.requireNonNull(windowSink, "windowSink");
         this.ingest = Objects.requireNonNull(ingest, "ingest");
         this.windowing = Objects.requireNonNull(windowing, "windowing");
+        this.sinks = null;
+        this.inference = null;
+        this.analytics = null;
+    }
+
+    /**
+     * The whole job against Kafka, from the job's options: the {@link KafkaOptions} (source, one {@code KafkaSink} per
+     * topic, delivery guarantee, transactional id prefix, {@code kafka.properties.*}), {@link IngestOptions}, {@link
+     * WindowingConfig}'s options, {@link InferenceOptions} and {@link AnalyticsOptions}, plus Flink's {@code
+     * execution.checkpointing.interval}.
+     *
+     * <p>Every option is read and validated here, before anything is built: a bad one throws {@link
+     * IllegalArgumentException} (or {@code IllegalConfigurationException}) with a message naming the option and what
+     * is allowed. {@link #build} then also turns checkpointing on (the options' interval, else {@link
+     * #DEFAULT_CHECKPOINT_INTERVAL}) unless the environment already checkpoints: the exactly-once sinks commit only at
+     * checkpoints.
+     */
+    public static MeritStreamJob fromConfiguration(ReadableConfig conf) {
+        KafkaSettings kafka = KafkaSettings.fromConfiguration(conf);
+        IngestSettings ingest = IngestSettings.fromConfiguration(conf);
+        WindowingConfig windowing = WindowingConfig.fromConfiguration(conf);
+        InferenceSettings inference = InferenceOptions.settings(conf);
+        AnalyticsConfig analytics = AnalyticsConfig.fromConfiguration(conf);
+        Duration interval =
+                conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).orElse(DEFAULT_CHECKPOINT_INTERVAL);
+        MeritStreamJob job = new MeritStreamJob(
+                KafkaConnectors.audioFrameSource(kafka).build(),
+                Sinks.kafka(kafka),
+                ingest,
+                windowing,
+                inference,
+                analytics);
+        job.checkpointInterval = interval;
+        return job;
+    }
+
+    /**
+     * Builds the whole Kafka-to-Kafka job from {@code conf} into {@code env}: {@code fromConfiguration(conf).build(env)}
+     * in one call, for launchers that take a {@code (Configuration, StreamExecutionEnvironment)} callback (the CLI's
+     * {@code merit run} / {@code merit demo}). The caller executes {@code env} (job name {@link #JOB_NAME}).
+     *
+     * @throws IllegalArgumentException naming the option when one is invalid; nothing has been added to {@code env}
+     */
+    public static void buildFromConfiguration(Configuration conf, StreamExecutionEnvironment env) {
+        fromConfiguration(conf).build(env);
     }
 
     /** Builds the whole graph into {@code env}. */
     public void build(StreamExecutionEnvironment env) {
-        DataStream<IngestRecord> records = env.fromSource(
-                        source, WatermarkStrategy.noWatermarks(), "audio-frames source")
-                .uid(UID_SOURCE);
-        windows(records).sinkTo(windowSink).name("window sink").uid(UID_WINDOW_SINK);
+        if (checkpointInterval != null && !env.getCheckpointConfig().isCheckpointingEnabled()) {
+            env.enableCheckpointing(checkpointInterval.toMillis());
+        }
+        DataStream<WindowRequest> windows = windows(records(env));
+        if (windowSink != null) {
+            windows.sinkTo(windowSink).name("window sink").uid(UID_WINDOW_SINK);
+            return;
+        }
+        sinkOutputs(analyse(infer(windows)));
     }
 
     public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
         build(env);
-        return env.execute("merit-stream");
+        return env.execute(JOB_NAME);
     }
 
+    /** The source's records (no watermarks: the job runs on processing time and the channels' own timelines). */
+    public DataStream<IngestRecord> records(StreamExecutionEnvironment env) {
+        return env.fromSource(source, WatermarkStrategy.noWatermarks(), "audio-frames source")
+                .uid(UID_SOURCE);
+    }
     /**
      * Decodes, validates and resamples the input records to 16 kHz frames, keyed by {@link DecodedFrame#streamKey()};
      * rejected records go to the dead-letter sink.
@@ -108,21 +267,55 @@ public class MeritStreamJob {
                 .uid(UID_WINDOWER);
     }
 
+    /** Runs the model on every window ({@link Inference}); one result per window, failed windows included. */
+    public SingleOutputStreamOperator<WindowResult> infer(DataStream<WindowRequest> windows) {
+        return Inference.apply(windows, requireWholeJob(inference));
+    }
+
+    /** Keyed analytics of the window results ({@link AnalyticsStage}): the four output streams. */
+    public AnalyticsStage.Outputs analyse(DataStream<WindowResult> results) {
+        return AnalyticsStage.apply(results, requireWholeJob(analytics));
+    }
+
+    /** Each output stream to its sink. */
+    public void sinkOutputs(AnalyticsStage.Outputs outputs) {
+        Sinks to = requireWholeJob(sinks);
+        outputs.enhancedAudio()
+                .sinkTo(to.enhancedAudio())
+                .name("enhanced-audio sink")
+                .uid(UID_ENHANCED_AUDIO_SINK);
+        outputs.emotionEvents()
+                .sinkTo(to.emotionEvents())
+                .name("emotion-events sink")
+                .uid(UID_EMOTION_EVENTS_SINK);
+        outputs.emotionTrends()
+                .sinkTo(to.emotionTrends())
+                .name("emotion-trends sink")
+                .uid(UID_EMOTION_TRENDS_SINK);
+        outputs.emotionAlerts()
+                .sinkTo(to.emotionAlerts())
+                .name("emotion-alerts sink")
+                .uid(UID_EMOTION_ALERTS_SINK);
+    }
+
+    private static <T> T requireWholeJob(T part) {
+        if (part == null) {
+            throw new IllegalStateException(
+                    "This MeritStreamJob was built for ingest and windowing only (with a window"
+                            + " sink); use the constructor with Sinks, InferenceSettings and AnalyticsConfig for the whole job");
+        }
+        return part;
+    }
+
     /**
-     * Runs the job against Kafka. The job's options come from the command line as {@code --key value} (e.g. {@code
-     * --kafka.bootstrap-servers broker:9092 --kafka.properties.security.protocol SASL_SSL}); see {@link KafkaOptions},
-     * {@link IngestOptions} and {@link WindowingConfig}. Every option is validated before anything is submitted.
+     * Runs the whole job against Kafka. The job's options come from the command line as {@code --key value} (e.g.
+     * {@code --kafka.bootstrap-servers broker:9092 --kafka.properties.security.protocol SASL_SSL
+     * --execution.checkpointing.interval 2s}); see {@link #fromConfiguration}. Every option is validated before
+     * anything is submitted.
      */
     public static void main(String[] args) throws Exception {
         Configuration conf = Configuration.fromMap(ParameterTool.fromArgs(args).toMap());
-        KafkaSettings kafka = KafkaSettings.fromConfiguration(conf);
-        IngestSettings ingest = IngestSettings.fromConfiguration(conf);
-        WindowingConfig windowing = WindowingConfig.fromConfiguration(conf);
-
-        KafkaSource<IngestRecord> source =
-                KafkaConnectors.audioFrameSource(kafka).build();
-        // Until the inference stage consumes the windows, they end here.
-        new MeritStreamJob(source, KafkaConnectors.deadLetterSink(kafka), new DiscardingSink<>(), ingest, windowing)
-                .execute(StreamExecutionEnvironment.getExecutionEnvironment(conf));
+        MeritStreamJob job = fromConfiguration(conf); // validates every option first
+        job.execute(StreamExecutionEnvironment.getExecutionEnvironment(conf));
     }
 }

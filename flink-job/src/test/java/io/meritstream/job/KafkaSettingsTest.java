@@ -3,6 +3,7 @@ package io.meritstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -19,9 +20,66 @@ class KafkaSettingsTest {
         assertThat(settings.inputTopic()).isEqualTo("audio-frames");
         assertThat(settings.dlqTopic()).isEqualTo("audio-dlq");
         assertThat(settings.groupId()).isEqualTo("merit-stream");
-        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.enhancedAudioTopic()).isEqualTo("enhanced-audio");
+        assertThat(settings.emotionEventsTopic()).isEqualTo("emotion-events");
+        assertThat(settings.emotionTrendsTopic()).isEqualTo("emotion-trends");
+        assertThat(settings.emotionAlertsTopic()).isEqualTo("emotion-alerts");
+        assertThat(settings.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(settings.transactionalIdPrefix()).isEqualTo("merit-stream");
         assertThat(settings.startingOffsets().getAutoOffsetResetStrategy()).isEqualTo(OffsetResetStrategy.EARLIEST);
         assertThat(settings.clientProperties()).isEmpty();
+    }
+
+    @Test
+    void outputTopicsDeliveryAndTransactionalIdPrefixAreConfigurable() {
+        KafkaSettings settings = KafkaSettings.fromConfiguration(conf(Map.of(
+                "kafka.bootstrap-servers", "b1:9092",
+                "kafka.topic.enhanced-audio", "ea",
+                "kafka.topic.emotion-events", "ee",
+                "kafka.topic.emotion-trends", "et",
+                "kafka.topic.emotion-alerts", "al",
+                "kafka.delivery-guarantee", "at-least-once",
+                "kafka.transactional-id-prefix", "job-7")));
+        assertThat(List.of(
+                        settings.enhancedAudioTopic(),
+                        settings.emotionEventsTopic(),
+                        settings.emotionTrendsTopic(),
+                        settings.emotionAlertsTopic()))
+                .containsExactly("ea", "ee", "et", "al");
+        assertThat(settings.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        // The dead-letter topic follows the outputs unless its own option is set.
+        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.transactionalIdPrefix()).isEqualTo("job-7");
+
+        KafkaSettings ownDlq = KafkaSettings.fromConfiguration(conf(Map.of(
+                "kafka.bootstrap-servers", "b1:9092",
+                "kafka.delivery-guarantee", "exactly-once",
+                "kafka.dlq-delivery-guarantee", "none")));
+        assertThat(ownDlq.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(ownDlq.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.NONE);
+    }
+
+    @Test
+    void everyTopicMustBeDistinct() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(conf(
+                        Map.of("kafka.bootstrap-servers", "b1:9092", "kafka.topic.enhanced-audio", "audio-frames"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(
+                        "Option 'kafka.topic.enhanced-audio' must differ from 'kafka.input-topic' (both are"
+                                + " 'audio-frames')");
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b1:9092", "kafka.topic.emotion-trends", "bad topic"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kafka.topic.emotion-trends");
+    }
+
+    @Test
+    void anEmptyTransactionalIdPrefixNamesTheOption() {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b1:9092", "kafka.transactional-id-prefix", " "))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Option 'kafka.transactional-id-prefix' must not be empty");
     }
 
     @Test

@@ -1,7 +1,10 @@
 package io.meritstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.meritstream.analytics.AnalyticsStage;
+import io.meritstream.inference.Inference;
 import io.meritstream.session.WindowingConfig;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -22,20 +25,11 @@ import org.junit.jupiter.api.Test;
 class MeritStreamJobTest {
 
     @Test
-    void everyOperatorHasANameAndAStableUid() {
+    void everyOperatorOfTheIngestGraphHasANameAndAStableUid() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        job().build(env);
+        ingestOnly().build(env);
 
-        List<String> uids = new ArrayList<>();
-        for (Transformation<?> t : allTransformations(env)) {
-            if (t instanceof PartitionTransformation || t instanceof SideOutputTransformation) {
-                continue; // virtual: no operator of their own
-            }
-            assertThat(t.getUid()).as("uid of %s", t.getName()).isNotBlank();
-            assertThat(t.getName()).as("name of %s", t.getUid()).isNotBlank();
-            uids.add(t.getUid());
-        }
-        assertThat(uids)
+        assertThat(uids(env))
                 .containsExactlyInAnyOrder(
                         MeritStreamJob.UID_SOURCE,
                         MeritStreamJob.UID_DECODE,
@@ -45,7 +39,88 @@ class MeritStreamJobTest {
                         MeritStreamJob.UID_WINDOW_SINK);
     }
 
-    private static MeritStreamJob job() {
+    @Test
+    void theWholeJobFromOptionsHasEveryStageAndSinkWithAStableUid() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        MeritStreamJob.buildFromConfiguration(Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092")), env);
+
+        assertThat(uids(env))
+                .containsExactlyInAnyOrder(
+                        MeritStreamJob.UID_SOURCE,
+                        MeritStreamJob.UID_DECODE,
+                        MeritStreamJob.UID_DEAD_LETTER_SINK,
+                        MeritStreamJob.UID_RESAMPLE,
+                        MeritStreamJob.UID_WINDOWER,
+                        Inference.UID,
+                        AnalyticsStage.UID,
+                        MeritStreamJob.UID_ENHANCED_AUDIO_SINK,
+                        MeritStreamJob.UID_EMOTION_EVENTS_SINK,
+                        MeritStreamJob.UID_EMOTION_TRENDS_SINK,
+                        MeritStreamJob.UID_EMOTION_ALERTS_SINK);
+        // Exactly-once sinks commit only at checkpoints: a job built from options always checkpoints.
+        assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).isTrue();
+        assertThat(env.getCheckpointConfig().getCheckpointInterval())
+                .isEqualTo(MeritStreamJob.DEFAULT_CHECKPOINT_INTERVAL.toMillis());
+    }
+
+    @Test
+    void theCheckpointIntervalOfTheOptionsWinsOverTheDefault() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        MeritStreamJob.buildFromConfiguration(
+                Configuration.fromMap(
+                        Map.of("kafka.bootstrap-servers", "b:9092", "execution.checkpointing.interval", "2 s")),
+                env);
+        assertThat(env.getCheckpointConfig().getCheckpointInterval()).isEqualTo(2_000);
+    }
+
+    @Test
+    void anEnvironmentThatAlreadyCheckpointsKeepsItsInterval() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.enableCheckpointing(500);
+        MeritStreamJob.buildFromConfiguration(Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092")), env);
+        assertThat(env.getCheckpointConfig().getCheckpointInterval()).isEqualTo(500);
+    }
+
+    @Test
+    void aBadOptionFailsBeforeAnythingIsBuilt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        assertThatThrownBy(() -> MeritStreamJob.buildFromConfiguration(
+                        Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092", "inference.batch.max", "0")),
+                        env))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("inference.batch.max");
+        assertThatThrownBy(() -> MeritStreamJob.buildFromConfiguration(
+                        Configuration.fromMap(Map.of(
+                                "kafka.bootstrap-servers", "b:9092", "kafka.topic.emotion-alerts", "emotion-events")),
+                        env))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kafka.topic.emotion-alerts")
+                .hasMessageContaining("kafka.topic.emotion-events");
+        assertThat(env.getTransformations()).isEmpty();
+    }
+
+    @Test
+    void theIngestGraphHasNoInferenceOrAnalytics() {
+        MeritStreamJob job = ingestOnly();
+        assertThatThrownBy(() -> job.analyse(null))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("ingest and windowing only");
+    }
+
+    private static List<String> uids(StreamExecutionEnvironment env) {
+        List<String> uids = new ArrayList<>();
+        for (Transformation<?> t : allTransformations(env)) {
+            if (t instanceof PartitionTransformation || t instanceof SideOutputTransformation) {
+                continue; // virtual: no operator of their own
+            }
+            assertThat(t.getUid()).as("uid of %s", t.getName()).isNotBlank();
+            assertThat(t.getName()).as("name of %s", t.getUid()).isNotBlank();
+            uids.add(t.getUid());
+        }
+        return uids;
+    }
+
+    private static MeritStreamJob ingestOnly() {
         KafkaSettings kafka =
                 KafkaSettings.fromConfiguration(Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092")));
         return new MeritStreamJob(
