@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.common.errors.WakeupException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -106,17 +107,10 @@ public final class CollectCommand implements Callable<Integer>, LogFileOwner {
         ProgressLine progress = new ProgressLine(err, System.console() != null);
         try (OutputCollector collector = new OutputCollector(
                 kafka.properties(), topics, jsonl, from.equals("earliest"), new OutputCollector.Listener() {})) {
-            Thread mainThread = Thread.currentThread();
-            Thread hook = new Thread(() -> {
+            Shutdown.register(() -> {
                 stop.set(true);
                 collector.wakeup();
-                try {
-                    mainThread.join(10_000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
             });
-            Runtime.getRuntime().addShutdownHook(hook);
             err.printf(
                     "collect: reading %s from %s (read_committed) into %s%n",
                     topics.all(), kafka.bootstrapServers(), out);
@@ -132,7 +126,13 @@ public final class CollectCommand implements Callable<Integer>, LogFileOwner {
                     why = OutputCollector.Stop.MAX_TIME;
                     break;
                 }
-                int got = collector.pollOnce(remaining != null && remaining.compareTo(slice) < 0 ? remaining : slice);
+                int got;
+                try {
+                    got = collector.pollOnce(remaining != null && remaining.compareTo(slice) < 0 ? remaining : slice);
+                } catch (WakeupException e) {
+                    why = OutputCollector.Stop.REQUESTED;
+                    break;
+                }
                 progress.update("collect: " + describe(collector.counts(), topics));
                 if (stop.get()) {
                     why = OutputCollector.Stop.REQUESTED;
@@ -165,9 +165,7 @@ public final class CollectCommand implements Callable<Integer>, LogFileOwner {
                         case MAX_TIME -> "--max-seconds reached";
                         case REQUESTED -> "interrupted";
                     });
-            if (!stop.get()) {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            }
+            Shutdown.unregister();
         }
         return 0;
     }

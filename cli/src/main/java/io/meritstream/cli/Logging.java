@@ -1,6 +1,8 @@
 package io.meritstream.cli;
 
 import java.nio.file.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -16,10 +18,13 @@ public final class Logging {
         return Path.of(System.getProperty("java.io.tmpdir"), "merit-" + System.getProperty("user.name") + ".log");
     }
 
-    /** Chooses the log file; only effective before the first logger is created, as in {@link MeritCli#execute}. */
+    /** Chooses the log file (Log4j may have started already while the command line was built: it re-reads). */
     public static void useFile(Path file) {
         if (System.getProperty(PROPERTY) == null) {
             System.setProperty(PROPERTY, file.toAbsolutePath().toString());
+            if (LogManager.getContext(false) instanceof LoggerContext context) {
+                context.reconfigure();
+            }
         }
     }
 

@@ -12,7 +12,14 @@ import picocli.CommandLine.Spec;
         name = "merit",
         mixinStandardHelpOptions = true,
         versionProvider = MeritCli.Version.class,
-        subcommands = {ReplayCommand.class, CollectCommand.class, EvaluateCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {
+            DemoCommand.class,
+            RunCommand.class,
+            ReplayCommand.class,
+            CollectCommand.class,
+            EvaluateCommand.class,
+            CommandLine.HelpCommand.class
+        },
         description = {
             "Real-time speech enhancement and emotion recognition for contact centres (Sparse MERIT on Apache Flink).",
             "",
@@ -30,7 +37,11 @@ public final class MeritCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        // During a Ctrl-C shutdown System.exit would wait for the hook, which waits for this thread.
+        if (!Shutdown.inProgress()) {
+            System.exit(code);
+        }
     }
 
     /** Runs the command line and returns its exit code (for tests: no System.exit). */

@@ -138,11 +138,11 @@ public final class ReplayCommand implements Callable<Integer> {
         try {
             streams = streams(collectSources(), encoding, frameMs, sessionPrefix, channelNames, attributes);
         } catch (IllegalArgumentException | IOException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+            throw new CliException(e.getMessage(), 2, e);
         }
         PrintWriter err = spec.commandLine().getErr();
         err.printf(
-                "replay: %d stream(s) of %d session(s) -> %s at %s, %s, %.0f ms frames%n",
+                "replay: %d stream(s) of %d session(s) -> %s at %s, %s, %s, %s ms frames%n",
                 streams.size(),
                 streams.stream().map(StreamFramer::sessionId).distinct().count(),
                 topic,

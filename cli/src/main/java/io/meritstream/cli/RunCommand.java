@@ -1,0 +1,159 @@
+package io.meritstream.cli;
+
+import io.meritstream.cli.job.InterimTopology;
+import io.meritstream.cli.job.RunningJob;
+import io.meritstream.job.KafkaOptions;
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.api.common.JobStatus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Runs the job against an existing Kafka cluster, on a Flink MiniCluster in this JVM, until Ctrl-C. Reads"
+                    + " AudioFrames from --input-topic and writes enhanced audio, emotion events, trends, alerts and"
+                    + " dead letters to their topics (exactly-once, published at each checkpoint).",
+            "",
+            "On a Flink cluster, submit the job jar instead of running this command; it takes the same options as"
+                    + " --key value program arguments (Flink's own runtime is not in the job jar):",
+            "  flink run flink-job/target/flink-job-<version>.jar --kafka.bootstrap-servers broker:9092 \\",
+            "      --kafka.properties.security.protocol SASL_SSL ...",
+            "and put ONNX Runtime on the cluster's classpath or load it parent-first"
+                    + " (classloader.parent-first-patterns.additional: ai.onnxruntime) so the job can restart.",
+        },
+        footer = {
+            "",
+            "Examples:",
+            "  merit run -b broker:9092 --model models/merit-sparse.onnx",
+            "  merit run -b broker:9093 --client-properties sasl.properties -D inference.batch.max=16",
+        })
+public final class RunCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaConnection kafka;
+
+    @Option(names = "--input-topic", defaultValue = "audio-frames", description = "Default: ${DEFAULT-VALUE}.")
+    String inputTopic;
+
+    @Option(names = "--enhanced-topic", defaultValue = "enhanced-audio", description = "Default: ${DEFAULT-VALUE}.")
+    String enhancedTopic;
+
+    @Option(names = "--events-topic", defaultValue = "emotion-events", description = "Default: ${DEFAULT-VALUE}.")
+    String eventsTopic;
+
+    @Option(names = "--trends-topic", defaultValue = "emotion-trends", description = "Default: ${DEFAULT-VALUE}.")
+    String trendsTopic;
+
+    @Option(names = "--alerts-topic", defaultValue = "emotion-alerts", description = "Default: ${DEFAULT-VALUE}.")
+    String alertsTopic;
+
+    @Option(names = "--dlq-topic", defaultValue = "audio-dlq", description = "Default: ${DEFAULT-VALUE}.")
+    String dlqTopic;
+
+    @Option(
+            names = "--group-id",
+            defaultValue = "merit-stream",
+            description =
+                    "Consumer group, also the prefix of the sinks' transactional ids (default: ${DEFAULT-VALUE}).")
+    String groupId;
+
+    @Option(
+            names = "--starting-offsets",
+            defaultValue = "committed",
+            description = "earliest, latest, committed or timestamp:<epoch ms> (default: ${DEFAULT-VALUE}).")
+    String startingOffsets;
+
+    @Mixin
+    JobOptions job;
+
+    @Override
+    public Integer call() throws Exception {
+        job.checkModel();
+        Map<String, String> base = new LinkedHashMap<>();
+        // The client properties file goes to every consumer and producer of the job.
+        Properties client = kafka.properties();
+        for (String name : client.stringPropertyNames()) {
+            if (!name.equals("bootstrap.servers")) {
+                base.put(KafkaOptions.PROPERTIES_PREFIX + name, client.getProperty(name));
+            }
+        }
+        base.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), kafka.bootstrapServers());
+        base.put(KafkaOptions.INPUT_TOPIC.key(), inputTopic);
+        base.put(KafkaOptions.DLQ_TOPIC.key(), dlqTopic);
+        base.put(KafkaOptions.GROUP_ID.key(), groupId);
+        base.put(KafkaOptions.STARTING_OFFSETS.key(), startingOffsets);
+        base.put(InterimTopology.ENHANCED_TOPIC.key(), enhancedTopic);
+        base.put(InterimTopology.EVENTS_TOPIC.key(), eventsTopic);
+        base.put(InterimTopology.TRENDS_TOPIC.key(), trendsTopic);
+        base.put(InterimTopology.ALERTS_TOPIC.key(), alertsTopic);
+
+        PrintWriter err = spec.commandLine().getErr();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread main = Thread.currentThread();
+        Shutdown.register(() -> {
+            stop.set(true);
+            main.interrupt();
+        });
+        RunningJob running = null;
+        try {
+            try {
+                running = JobOptions.launcher().start(job.configuration(base));
+            } catch (IllegalArgumentException e) {
+                // The job's options are validated when the topology is built: a bad value is a usage error.
+                throw new CliException(e.getMessage(), 2, e);
+            }
+            err.printf(
+                    "run: job %s on a local Flink MiniCluster%s; reading %s at %s. Ctrl-C to stop.%n",
+                    running.id(),
+                    running.webUi().map(u -> " (web UI " + u + ")").orElse(""),
+                    inputTopic,
+                    kafka.bootstrapServers());
+            err.flush();
+            JobStatus last = null;
+            while (!stop.get()) {
+                JobStatus status = running.status();
+                if (status != last) {
+                    err.printf(Locale.ROOT, "run: job %s%n", status);
+                    err.flush();
+                    last = status;
+                }
+                if (status.isGloballyTerminalState()) {
+                    Optional<Throwable> why = running.failure();
+                    throw new CliException(
+                            "the job stopped (" + status + ")"
+                                    + why.map(t -> ": " + Logging.describe(t)).orElse(""),
+                            why.orElse(null));
+                }
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    // Ctrl-C: the loop checks the flag.
+                }
+            }
+        } finally {
+            Thread.interrupted();
+            if (running != null) {
+                err.println("run: stopping the job ...");
+                err.flush();
+                running.close();
+            }
+            Shutdown.unregister();
+        }
+        return 130;
+    }
+}

@@ -1,0 +1,287 @@
+package io.meritstream.cli.report;
+
+import io.meritstream.avro.AlertKind;
+import io.meritstream.avro.EmotionAlert;
+import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionTrend;
+import io.meritstream.avro.SessionSummary;
+import io.meritstream.avro.TrendKind;
+import io.meritstream.cli.audio.WavAudio;
+import io.meritstream.cli.kafka.AvroJson;
+import io.meritstream.cli.kafka.EnhancedAudioAssembler;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The demo's report: for each call, {@code <call>.trend.png} (emotion trend per channel, alerts, scripted ground truth)
+ * and {@code <call>.<channel>.spectrogram.png} (noisy vs enhanced), and {@code report.html} showing them with a
+ * summary: for every scripted negative span, whether an alert started inside it.
+ */
+public final class ReportGenerator {
+    /** Slack after a scripted negative span in which an alert still counts: windows are 3 s and the trend smooths. */
+    static final double DETECTION_SLACK_S = 4.0;
+
+    /** The inputs: JSONL files written by collect/demo, the calls' ground truth and noisy audio, the enhanced WAVs. */
+    public record Inputs(Path eventsJsonl, Path trendsJsonl, Path alertsJsonl, Path callsDir, Path enhancedDir) {}
+
+    /** One scripted negative span and the alert that caught it, if any. */
+    public record Detection(String sessionId, GroundTruth.Span span, Double alertAtS) {
+        public boolean detected() {
+            return alertAtS != null;
+        }
+    }
+
+    /** What was written. */
+    public record Result(Path html, List<Path> images, List<Detection> detections) {}
+
+    private final Inputs inputs;
+
+    public ReportGenerator(Inputs inputs) {
+        this.inputs = inputs;
+    }
+
+    public Result write(Path outDir) throws IOException {
+        Files.createDirectories(outDir);
+        List<EmotionEvent> events = AvroJson.readLines(inputs.eventsJsonl(), EmotionEvent.class);
+        List<EmotionTrend> trends = AvroJson.readLines(inputs.trendsJsonl(), EmotionTrend.class);
+        List<EmotionAlert> alerts = AvroJson.readLines(inputs.alertsJsonl(), EmotionAlert.class);
+        TreeSet<String> sessions = new TreeSet<>();
+        events.forEach(e -> sessions.add(e.getSessionId()));
+        trends.forEach(t -> sessions.add(t.getSessionId()));
+        alerts.forEach(a -> sessions.add(a.getSessionId()));
+
+        List<Path> images = new ArrayList<>();
+        List<Detection> detections = new ArrayList<>();
+        StringBuilder body = new StringBuilder();
+        if (sessions.isEmpty()) {
+            body.append("<p class=warn>No emotion events, trends or alerts were collected.</p>");
+        }
+        for (String session : sessions) {
+            Optional<GroundTruth> truth = GroundTruth.find(inputs.callsDir(), session);
+            TreeSet<String> channels = new TreeSet<>();
+            events.stream().filter(e -> e.getSessionId().equals(session)).forEach(e -> channels.add(e.getChannel()));
+            trends.stream().filter(t -> t.getSessionId().equals(session)).forEach(t -> channels.add(t.getChannel()));
+            truth.ifPresent(g -> channels.addAll(g.channelFiles().keySet()));
+
+            List<Charts.ChannelTrend> panels = new ArrayList<>();
+            Map<String, SessionSummary> summaries = new TreeMap<>();
+            double duration = truth.map(GroundTruth::durationS).orElse(0.0);
+            for (String channel : channels) {
+                List<EmotionTrend> channelTrends = trends.stream()
+                        .filter(t -> t.getSessionId().equals(session)
+                                && t.getChannel().equals(channel))
+                        .sorted((a, b) -> Long.compare(a.getWindowIndex(), b.getWindowIndex()))
+                        .toList();
+                List<EmotionAlert> channelAlerts = alerts.stream()
+                        .filter(a -> a.getSessionId().equals(session)
+                                && a.getChannel().equals(channel))
+                        .sorted((a, b) -> Long.compare(a.getTimeMs(), b.getTimeMs()))
+                        .toList();
+                List<GroundTruth.Span> spans = truth.map(g -> g.spans(channel)).orElse(List.of());
+                panels.add(new Charts.ChannelTrend(channel, channelTrends, channelAlerts, spans));
+                channelTrends.stream()
+                        .filter(t -> t.getKind() == TrendKind.SESSION_SUMMARY && t.getSummary() != null)
+                        .forEach(t -> summaries.put(channel, t.getSummary()));
+                for (EmotionTrend t : channelTrends) {
+                    duration = Math.max(duration, t.getTimeMs() / 1000.0);
+                }
+                for (GroundTruth.Span span : spans) {
+                    if (span.negative()) {
+                        detections.add(new Detection(session, span, firstAlertIn(channelAlerts, span)));
+                    }
+                }
+            }
+            String title = session
+                    + truth.map(g -> g.title().isEmpty() ? "" : ": " + g.title())
+                            .orElse("");
+            Path trendPng = outDir.resolve(session + ".trend.png");
+            Charts.savePng(Charts.trendChart(title, panels, duration), trendPng, 1200, 260 + 230 * panels.size());
+            images.add(trendPng);
+
+            body.append("<section><h2>").append(html(title)).append("</h2>\n");
+            body.append(summaryTable(session, panels, summaries, detections));
+            body.append("<img src=\"")
+                    .append(trendPng.getFileName())
+                    .append("\" alt=\"emotion trend of ")
+                    .append(html(session))
+                    .append("\">\n");
+            for (String channel : channels) {
+                Path noisyWav = noisyWav(truth, session, channel);
+                Path enhancedWav = inputs.enhancedDir() == null
+                        ? null
+                        : inputs.enhancedDir().resolve(EnhancedAudioAssembler.fileName(session, channel));
+                Spectrogram noisy = spectrogram(noisyWav);
+                Spectrogram enhanced = spectrogram(enhancedWav);
+                if (noisy == null && enhanced == null) {
+                    continue;
+                }
+                Path png = outDir.resolve(session + "." + channel + ".spectrogram.png");
+                Charts.savePng(
+                        Charts.spectrogramChart(session + " " + channel + ": noisy vs enhanced", noisy, enhanced),
+                        png,
+                        1200,
+                        560);
+                images.add(png);
+                body.append("<h3>").append(html(channel)).append("</h3>\n<p>");
+                if (noisy != null) {
+                    body.append("noisy <audio controls preload=none src=\"")
+                            .append(link(outDir, noisyWav))
+                            .append("\"></audio> ");
+                }
+                if (enhanced != null) {
+                    body.append("enhanced <audio controls preload=none src=\"")
+                            .append(link(outDir, enhancedWav))
+                            .append("\"></audio>");
+                }
+                body.append("</p>\n<img src=\"")
+                        .append(png.getFileName())
+                        .append("\" alt=\"spectrograms of ")
+                        .append(html(session + " " + channel))
+                        .append("\">\n");
+            }
+            body.append("</section>\n");
+        }
+        Path html = outDir.resolve("report.html");
+        Files.writeString(html, page(body.toString(), detections), StandardCharsets.UTF_8);
+        return new Result(html, images, detections);
+    }
+
+    /** When the first alert started inside the span (with {@link #DETECTION_SLACK_S} after its end), or null. */
+    static Double firstAlertIn(List<EmotionAlert> alerts, GroundTruth.Span span) {
+        for (EmotionAlert alert : alerts) {
+            double t = alert.getTimeMs() / 1000.0;
+            if (alert.getKind() == AlertKind.NEGATIVE_SPIKE_START
+                    && t >= span.startS()
+                    && t <= span.endS() + DETECTION_SLACK_S) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private static String summaryTable(
+            String session,
+            List<Charts.ChannelTrend> panels,
+            Map<String, SessionSummary> summaries,
+            List<Detection> detections) {
+        StringBuilder t = new StringBuilder("<table><tr><th>channel</th><th>dominant</th><th>peak negativity</th>"
+                + "<th>alerts</th><th>scripted negative spans</th></tr>\n");
+        for (Charts.ChannelTrend panel : panels) {
+            SessionSummary summary = summaries.get(panel.channel());
+            long starts = panel.alerts().stream()
+                    .filter(a -> a.getKind() == AlertKind.NEGATIVE_SPIKE_START)
+                    .count();
+            StringBuilder spans = new StringBuilder();
+            for (Detection d : detections) {
+                if (d.sessionId().equals(session) && d.span().channel().equals(panel.channel())) {
+                    spans.append(String.format(
+                            Locale.ROOT,
+                            "%s %.1f–%.1f s: %s<br>",
+                            d.span().emotion(),
+                            d.span().startS(),
+                            d.span().endS(),
+                            d.detected()
+                                    ? String.format(
+                                            Locale.ROOT,
+                                            "<span class=ok>detected, alert at %.1f s</span>",
+                                            d.alertAtS())
+                                    : "<span class=bad>not detected</span>"));
+                }
+            }
+            t.append("<tr><td>")
+                    .append(html(panel.channel()))
+                    .append("</td><td>")
+                    .append(
+                            summary == null
+                                    ? "–"
+                                    : summary.getDominant().toString().toLowerCase(Locale.ROOT))
+                    .append("</td><td>")
+                    .append(
+                            summary == null
+                                    ? "–"
+                                    : String.format(
+                                            Locale.ROOT,
+                                            "%.2f at %.1f s",
+                                            summary.getPeakNegativity(),
+                                            summary.getPeakNegativityTimeMs() / 1000.0))
+                    .append("</td><td>")
+                    .append(starts)
+                    .append("</td><td>")
+                    .append(spans.isEmpty() ? "none" : spans.toString())
+                    .append("</td></tr>\n");
+        }
+        return t.append("</table>\n").toString();
+    }
+
+    private static String page(String body, List<Detection> detections) {
+        long detected = detections.stream().filter(Detection::detected).count();
+        String headline = detections.isEmpty()
+                ? "No scripted negative spans in these calls."
+                : String.format("%d of %d scripted negative spans detected by an alert.", detected, detections.size());
+        return """
+                <!doctype html>
+                <html lang="en"><head><meta charset="utf-8"><title>merit demo report</title>
+                <style>
+                body { font-family: sans-serif; margin: 2em auto; max-width: 1240px; color: #222; }
+                img { max-width: 100%%; border: 1px solid #ddd; margin: 0.5em 0; }
+                table { border-collapse: collapse; margin: 0.5em 0; }
+                td, th { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+                .ok { color: #1a7f37; font-weight: bold; } .bad { color: #c62828; font-weight: bold; }
+                .warn { color: #c62828; } section { margin-bottom: 3em; }
+                </style></head><body>
+                <h1>merit demo report</h1>
+                <p>%s Trends are plotted at the end of each analysis window (when they are known), so they lag the
+                script by up to a window.</p>
+                %s
+                </body></html>
+                """
+                .formatted(html(headline), body);
+    }
+
+    private Path noisyWav(Optional<GroundTruth> truth, String session, String channel) {
+        if (inputs.callsDir() == null) {
+            return null;
+        }
+        String name = truth.map(g -> g.channelFiles().get(channel)).orElse(null);
+        return inputs.callsDir().resolve(name != null ? name : session + "." + channel + ".wav");
+    }
+
+    private static Spectrogram spectrogram(Path wav) throws IOException {
+        if (wav == null || !Files.isRegularFile(wav)) {
+            return null;
+        }
+        WavAudio.Audio audio = WavAudio.read(wav);
+        if (audio.channels().length == 0) {
+            return null;
+        }
+        // 512-point frames every 10 ms: 31 Hz bins at 16 kHz, enough to see harmonics and the noise floor.
+        int hop = Math.max(1, audio.sampleRate() / 100);
+        return Spectrogram.compute(audio.channels()[0], audio.sampleRate(), 512, hop);
+    }
+
+    private static String link(Path from, Path to) {
+        Path base = from.toAbsolutePath().normalize();
+        Path target = to.toAbsolutePath().normalize();
+        try {
+            return base.relativize(target).toString().replace('\\', '/');
+        } catch (IllegalArgumentException e) {
+            return target.toUri().toString();
+        }
+    }
+
+    static String html(String text) {
+        return text.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace("\"", "&quot;");
+    }
+}
