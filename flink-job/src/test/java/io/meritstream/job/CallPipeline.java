@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sound.sampled.AudioFormat;
 import javax.sound.sampled.AudioInputStream;
 import javax.sound.sampled.AudioSystem;
@@ -141,8 +142,14 @@ final class CallPipeline {
         Properties props = kafka.clientProperties();
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // A partition's first produce can meet NOT_LEADER_OR_FOLLOWER just after the topic was created; the idempotent
+        // producer then went on with OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout and dropped the batches.
+        // One request in flight keeps the order on retries without idempotence (the windower drops a duplicate seq).
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
         byte[] key = sessionId.getBytes(StandardCharsets.UTF_8);
         SingleObjectCodec<AudioFrame> codec = SingleObjectCodec.of(AudioFrame.class);
+        AtomicReference<Exception> failure = new AtomicReference<>();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             int maxFrames = 0;
@@ -173,10 +180,17 @@ final class CallPipeline {
                             .setEndOfStream(seq == frames - 1)
                             .setAttributes(Map.of())
                             .build();
-                    producer.send(new ProducerRecord<>(topic, key, codec.encode(frame)));
+                    producer.send(new ProducerRecord<>(topic, key, codec.encode(frame)), (metadata, e) -> {
+                        if (e != null) {
+                            failure.compareAndSet(null, e);
+                        }
+                    });
                 }
             }
             producer.flush();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("producing the call to " + topic + " failed", failure.get());
         }
     }
 

@@ -1,0 +1,237 @@
+package io.meritstream.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meritstream.avro.EmotionAlert;
+import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionTrend;
+import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.inference.WindowResult;
+import io.meritstream.ingest.IngestRecord;
+import io.meritstream.kafka.EmbeddedKafkaBroker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Exactly-once end to end across a failure: the whole job (production stages and EXACTLY_ONCE Kafka sinks) runs the
+ * first 20 s of a shipped call twice, once undisturbed and once with a one-time failure injected between inference
+ * and analytics after a checkpoint has completed. The job restarts from that checkpoint (fixed-delay, one attempt);
+ * under read_committed every output record of the undisturbed run must then be there exactly once: the same multiset of
+ * (topic, record identity), nothing lost, nothing twice.
+ */
+class ExactlyOnceFailureITCase {
+    private static final int PARALLELISM = 2;
+    private static final double SECONDS_OF_CALL = 20;
+    private static final long CHECKPOINT_INTERVAL_MS = 500;
+    /** Window results to pass before the failure may strike (of 2 × 21 in all), so it is mid-stream. */
+    private static final int FAIL_AFTER_RESULTS = 12;
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(PARALLELISM)
+            .build());
+
+    private static EmbeddedKafkaBroker kafka;
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = EmbeddedKafkaBroker.builder().defaultPartitions(2).start();
+    }
+
+    @AfterAll
+    static void stopKafka() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
+    void everyOutputRecordIsThereExactlyOnceAfterARestartFromACheckpoint() throws Exception {
+        CallPipeline.Call call = CallPipeline.loadCall("call-01").trimmed(SECONDS_OF_CALL);
+
+        FailOnce.reset(false);
+        List<String> reference = run(call, "reference");
+        assertThat(FailOnce.FAILED.get()).as("the reference run has no failure").isFalse();
+        // The reference itself has no duplicates, so equal multisets below mean "exactly once".
+        assertThat(new HashSet<>(reference))
+                .as("reference records are distinct")
+                .hasSameSizeAs(reference);
+        assertThat(reference).anyMatch(r -> r.startsWith("emotion-events"));
+
+        FailOnce.reset(true);
+        List<String> recovered = run(call, "failure");
+        assertThat(FailOnce.FAILED.get()).as("the injected failure happened").isTrue();
+        int total = reference.stream()
+                .filter(r -> r.startsWith("emotion-events"))
+                .toList()
+                .size();
+        // Restored from a checkpoint that covered window results, not restarted from scratch: the restarted attempt
+        // saw fewer results than there are.
+        assertThat(FailOnce.COVERED_AT_FAILURE.get()).isPositive();
+        assertThat(FailOnce.SEEN_AFTER_RESTART.get())
+                .as("results seen after the restart (%d covered by the checkpoint)", FailOnce.COVERED_AT_FAILURE.get())
+                .isPositive()
+                .isLessThanOrEqualTo(total - FailOnce.COVERED_AT_FAILURE.get());
+
+        assertThat(recovered)
+                .as("after the restart every output record is there exactly once")
+                .containsExactlyInAnyOrderElementsOf(reference);
+        System.out.printf(
+                "ExactlyOnceFailureITCase: %d output records; failure after %d window results, %d covered by the"
+                        + " restored checkpoint, %d re-processed after the restart%n",
+                reference.size(),
+                FailOnce.SEEN_BEFORE_FAILURE.get(),
+                FailOnce.COVERED_AT_FAILURE.get(),
+                FailOnce.SEEN_AFTER_RESTART.get());
+    }
+
+    /** Runs the job on fresh topics and returns the identities of everything committed on the output topics. */
+    private static List<String> run(CallPipeline.Call call, String name) throws Exception {
+        String suffix = name + "-" + CallPipeline.freshSuffix();
+        Configuration options = CallPipeline.jobOptions(kafka, suffix);
+        CallPipeline.produce(kafka, KafkaSettings.fromConfiguration(options).inputTopic(), "call-01", call);
+
+        Configuration flink = new Configuration();
+        flink.set(PipelineOptions.GENERIC_TYPES, false);
+        flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 1);
+        flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        env.setParallelism(PARALLELISM);
+        env.enableCheckpointing(CHECKPOINT_INTERVAL_MS);
+
+        // The production stages and sinks, with two test operators between them: a pacer behind the source, so the
+        // call streams over a few seconds with checkpoints in between instead of being read in one gulp, and the
+        // one-time failure between inference and analytics.
+        MeritStreamJob job = CallPipeline.boundedJob(options);
+        DataStream<IngestRecord> paced =
+                job.records(env).map(new Pace()).name("test: pace the replay").uid("test-pace");
+        DataStream<WindowResult> results = job.infer(job.windows(paced))
+                .map(new FailOnce())
+                .name("test: fail once")
+                .uid("test-fail-once");
+        job.sinkOutputs(job.analyse(results));
+        long started = System.nanoTime();
+        env.execute("merit-stream exactly-once " + name);
+        System.out.printf("ExactlyOnceFailureITCase: %s run %.1f s%n", name, (System.nanoTime() - started) / 1e9);
+
+        CallPipeline.Outputs out = CallPipeline.readCommitted(kafka, options);
+        assertThat(out.deadLetters()).isEmpty();
+        List<String> identities = new ArrayList<>();
+        for (EnhancedAudioChunk c : out.enhancedAudio()) {
+            identities.add("enhanced-audio " + c.getChannel() + " seq " + c.getSeq() + " at " + c.getStartSample()
+                    + " samples " + c.getPayload().remaining() / 2 + " end " + c.getEndOfStream());
+        }
+        for (EmotionEvent e : out.emotionEvents()) {
+            identities.add("emotion-events " + e.getChannel() + " window " + e.getWindowIndex() + " samples "
+                    + e.getWindowStartSample() + "-" + e.getWindowEndSample());
+        }
+        for (EmotionTrend t : out.emotionTrends()) {
+            identities.add("emotion-trends " + t.getChannel() + " " + t.getKind() + " window " + t.getWindowIndex());
+        }
+        for (EmotionAlert a : out.emotionAlerts()) {
+            identities.add("emotion-alerts " + a.getChannel() + " " + a.getKind() + " window " + a.getWindowIndex());
+        }
+        return identities;
+    }
+
+    /**
+     * Paces the replay to about five times real time: 20 ms frames, 2 ms each. Sleeping between records keeps the
+     * source's checkpoint barriers flowing, so checkpoints complete while the call is still being processed.
+     */
+    private static final class Pace implements MapFunction<IngestRecord, IngestRecord> {
+        @Override
+        public IngestRecord map(IngestRecord record) throws Exception {
+            Thread.sleep(2);
+            return record;
+        }
+    }
+
+    /**
+     * Throws once, at the first window result after {@link #FAIL_AFTER_RESULTS} results when a completed checkpoint
+     * covers at least one result this subtask passed on (so the restart resumes from real progress). Static state: the
+     * MiniCluster runs in this JVM, and the guard must survive the restart that re-creates this function.
+     */
+    private static final class FailOnce extends RichMapFunction<WindowResult, WindowResult>
+            implements CheckpointedFunction, CheckpointListener {
+        static final AtomicBoolean ARMED = new AtomicBoolean();
+        static final AtomicBoolean FAILED = new AtomicBoolean();
+        static final AtomicInteger SEEN_BEFORE_FAILURE = new AtomicInteger();
+        static final AtomicInteger SEEN_AFTER_RESTART = new AtomicInteger();
+        static final AtomicInteger COVERED_AT_FAILURE = new AtomicInteger();
+
+        private transient int passed;
+        private transient int covered;
+        private transient Map<Long, Integer> passedAtCheckpoint;
+
+        static void reset(boolean armed) {
+            ARMED.set(armed);
+            FAILED.set(false);
+            SEEN_BEFORE_FAILURE.set(0);
+            SEEN_AFTER_RESTART.set(0);
+            COVERED_AT_FAILURE.set(0);
+        }
+
+        @Override
+        public WindowResult map(WindowResult result) {
+            if (getRuntimeContext().getTaskInfo().getAttemptNumber() > 0) {
+                SEEN_AFTER_RESTART.incrementAndGet();
+                return result;
+            }
+            int seen = SEEN_BEFORE_FAILURE.incrementAndGet();
+            if (seen > FAIL_AFTER_RESULTS && covered > 0 && ARMED.compareAndSet(true, false)) {
+                COVERED_AT_FAILURE.set(covered);
+                FAILED.set(true);
+                throw new IllegalStateException("injected one-time failure after " + seen + " window results");
+            }
+            passed++;
+            return result;
+        }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext context) {
+            passedAtCheckpoint.put(context.getCheckpointId(), passed);
+        }
+
+        @Override
+        public void initializeState(FunctionInitializationContext context) {
+            passedAtCheckpoint = new HashMap<>();
+        }
+
+        @Override
+        public void notifyCheckpointComplete(long checkpointId) {
+            Integer atCheckpoint = passedAtCheckpoint.remove(checkpointId);
+            if (atCheckpoint != null) {
+                covered = Math.max(covered, atCheckpoint);
+            }
+            passedAtCheckpoint.keySet().removeIf(id -> id < checkpointId);
+        }
+    }
+}
