@@ -36,10 +36,12 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Scores a model on a test manifest through the job's own streaming path: each noisy file is cut into the"
-                    + " windower's windows (--window / --hop, early first window as in the job), every window runs"
-                    + " through the job's ONNX Runtime model code, the enhanced windows are overlap-added by the"
-                    + " analytics' OverlapAdd, and the utterance's emotion is the mean of the window probabilities.",
+            "Scores a model on a test manifest through the job's own streaming inference path.",
+            "",
+            "Each noisy file is cut into the windower's windows (--window / --hop, early first window as in the job),"
+                    + " every window runs through the job's ONNX Runtime model code, the enhanced windows are"
+                    + " overlap-added by the analytics' OverlapAdd, and the utterance's emotion is the mean of the"
+                    + " window probabilities.",
             "",
             "Manifest: JSON lines {\"noisy\": path, \"clean\": path?, \"emotion\": label?, \"snr_db\": x?, \"noise\":"
                     + " name?, \"noise_seen\": bool?}, paths relative to the manifest. Items without an emotion count"
@@ -56,8 +58,9 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Examples:",
-            "  merit evaluate --manifest work/corpus40/test.jsonl --out eval/merit-sparse.json",
-            "  merit evaluate --manifest test.jsonl --model models/merit-naive.onnx --out naive.json --threads 2",
+            "  merit evaluate --manifest test.jsonl --out r.json",
+            "  merit evaluate --manifest test.jsonl --model m.onnx --out r.json \\",
+            "      --items items.jsonl --threads 2",
             "",
             "Exit codes: 0 ok, 1 failure while evaluating (unreadable audio, model error), 2 usage error (options,"
                     + " manifest, labels the model does not know).",
@@ -161,6 +164,11 @@ public final class EvaluateCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ModelSpec modelSpec = new ModelSpec(
                 model == null ? null : model.toAbsolutePath().toString(), inferenceDevice, false, threads, 0);
+        if (model == null && OrtModelLoader.class.getResource(OrtModelLoader.DEFAULT_MODEL_RESOURCE) == null) {
+            throw usage("no --model given and this build packages no default model (classpath "
+                    + OrtModelLoader.DEFAULT_MODEL_RESOURCE + "); pass --model PATH to an exported .onnx with its"
+                    + " .json model card beside it");
+        }
         WindowModel windowModel;
         try {
             windowModel = new OrtModelLoader().load(modelSpec);
