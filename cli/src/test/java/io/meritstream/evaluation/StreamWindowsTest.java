@@ -74,4 +74,34 @@ class StreamWindowsTest {
         assertThat(w).extracting(StreamWindows.Window::validSamples).containsExactly(32_000, 32_000, 24_000);
         assertThat(w.get(2).samples()[0]).isEqualTo(16_001f);
     }
+
+    /** SessionWindowerTest's tiny configuration: its cases, fed frame by frame through the real operator, give these. */
+    static final WindowingConfig TINY =
+            WindowingConfig.builder().windowSamples(6).hopSamples(2).build();
+
+    @Test
+    void sameWindowsAsSessionWindowerTestForAPartialLastWindow() {
+        // SessionWindowerTest.endOfStreamFlushesThePartialWindowAndRemovesAllState: a 13-sample stream emits windows
+        // 0..5 whole and window 6 (start 8, 5 valid samples) as the final one.
+        List<StreamWindows.Window> w = StreamWindows.cut(ramp(13), TINY);
+        assertThat(w).hasSize(7);
+        assertThat(w).extracting(StreamWindows.Window::start).containsExactly(-4L, -2L, 0L, 2L, 4L, 6L, 8L);
+        StreamWindows.Window last = w.get(6);
+        assertThat(last.index()).isEqualTo(6);
+        assertThat(last.validSamples()).isEqualTo(5);
+        assertThat(last.finalWindow()).isTrue();
+        assertThat(last.samples()).containsExactly(9f, 10f, 11f, 12f, 13f, 0f);
+    }
+
+    @Test
+    void sameWindowsAsSessionWindowerTestWhenTheStreamEndsOnAWindowEnd() {
+        // SessionWindowerTest.endOfStreamOnAWindowBoundaryStillEndsWithOneFinalWindow: 6 samples, four windows, the
+        // final one starting at 2 with window - hop valid samples.
+        List<StreamWindows.Window> w = StreamWindows.cut(ramp(6), TINY);
+        assertThat(w).extracting(StreamWindows.Window::finalWindow).containsExactly(false, false, false, true);
+        assertThat(w.get(3).start()).isEqualTo(2L);
+        assertThat(w.get(3).validSamples()).isEqualTo(4);
+        assertThat(w.get(3).samples()).containsExactly(3f, 4f, 5f, 6f, 0f, 0f);
+        assertThat(w.get(0).samples()).containsExactly(0f, 0f, 0f, 0f, 1f, 2f);
+    }
 }
