@@ -11,6 +11,7 @@ import io.meritstream.cli.kafka.OutputTopics;
 import io.meritstream.cli.kafka.Replayer;
 import io.meritstream.cli.report.GroundTruth;
 import io.meritstream.cli.report.ReportGenerator;
+import io.meritstream.job.KafkaOptions;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -162,16 +163,15 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
             broker.createTopics(topics.all().toArray(String[]::new));
             running = JobOptions.launcher()
                     .start(job.configuration(Map.of(
-                            "kafka.bootstrap-servers",
-                            broker.bootstrapServers(),
-                            "kafka.input-topic",
-                            INPUT_TOPIC,
-                            "kafka.dlq-topic",
-                            topics.deadLetters(),
-                            "kafka.group-id",
-                            "merit-demo",
-                            "kafka.starting-offsets",
-                            "earliest")));
+                            KafkaOptions.BOOTSTRAP_SERVERS.key(), broker.bootstrapServers(),
+                            KafkaOptions.INPUT_TOPIC.key(), INPUT_TOPIC,
+                            KafkaOptions.DLQ_TOPIC.key(), topics.deadLetters(),
+                            KafkaOptions.ENHANCED_AUDIO_TOPIC.key(), topics.enhancedAudio(),
+                            KafkaOptions.EMOTION_EVENTS_TOPIC.key(), topics.events(),
+                            KafkaOptions.EMOTION_TRENDS_TOPIC.key(), topics.trends(),
+                            KafkaOptions.EMOTION_ALERTS_TOPIC.key(), topics.alerts(),
+                            KafkaOptions.GROUP_ID.key(), "merit-demo",
+                            KafkaOptions.STARTING_OFFSETS.key(), "earliest")));
             String ui = running.webUi().map(u -> "   Flink UI " + u).orElse("");
             view.header(String.format(
                     Locale.ROOT,

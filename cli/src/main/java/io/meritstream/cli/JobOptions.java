@@ -1,9 +1,9 @@
 package io.meritstream.cli;
 
-import io.meritstream.cli.job.InterimTopology;
 import io.meritstream.cli.job.JobLauncher;
 import io.meritstream.cli.job.MiniClusterJobLauncher;
 import io.meritstream.inference.OrtModelLoader;
+import io.meritstream.job.MeritStreamJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -102,8 +102,8 @@ public final class JobOptions {
         }
     }
 
-    /** How the job is started: on a MiniCluster in this JVM. */
+    /** How the job is started: the job's own Kafka-to-Kafka topology, on a MiniCluster in this JVM. */
     static JobLauncher launcher() {
-        return new MiniClusterJobLauncher(new InterimTopology());
+        return new MiniClusterJobLauncher(MeritStreamJob::buildFromConfiguration);
     }
 }

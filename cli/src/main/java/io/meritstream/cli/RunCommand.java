@@ -1,6 +1,5 @@
 package io.meritstream.cli;
 
-import io.meritstream.cli.job.InterimTopology;
 import io.meritstream.cli.job.RunningJob;
 import io.meritstream.job.KafkaOptions;
 import java.io.PrintWriter;
@@ -97,10 +96,10 @@ public final class RunCommand implements Callable<Integer> {
         base.put(KafkaOptions.DLQ_TOPIC.key(), dlqTopic);
         base.put(KafkaOptions.GROUP_ID.key(), groupId);
         base.put(KafkaOptions.STARTING_OFFSETS.key(), startingOffsets);
-        base.put(InterimTopology.ENHANCED_TOPIC.key(), enhancedTopic);
-        base.put(InterimTopology.EVENTS_TOPIC.key(), eventsTopic);
-        base.put(InterimTopology.TRENDS_TOPIC.key(), trendsTopic);
-        base.put(InterimTopology.ALERTS_TOPIC.key(), alertsTopic);
+        base.put(KafkaOptions.ENHANCED_AUDIO_TOPIC.key(), enhancedTopic);
+        base.put(KafkaOptions.EMOTION_EVENTS_TOPIC.key(), eventsTopic);
+        base.put(KafkaOptions.EMOTION_TRENDS_TOPIC.key(), trendsTopic);
+        base.put(KafkaOptions.EMOTION_ALERTS_TOPIC.key(), alertsTopic);
 
         PrintWriter err = spec.commandLine().getErr();
         AtomicBoolean stop = new AtomicBoolean();
