@@ -75,9 +75,17 @@ class WindowedInferenceTest {
                 new WindowedInference(new ScalingModel(0.5f), WindowingConfig.defaults(), 8).run(x);
         assertThat(r.enhanced()).hasSize(x.length);
         assertThat(r.windows()).isEqualTo(3);
+        // One assertion on the worst sample: per-sample assertions with descriptions take seconds on 46400 samples.
+        double worst = 0;
+        int at = -1;
         for (int i = 0; i < x.length; i++) {
-            assertThat(r.enhanced()[i]).as("sample " + i).isCloseTo(0.5f * x[i], within(1e-6f));
+            double e = Math.abs(r.enhanced()[i] - 0.5f * x[i]);
+            if (e > worst) {
+                worst = e;
+                at = i;
+            }
         }
+        assertThat(worst).as("largest error, at sample " + at).isLessThan(1e-6);
     }
 
     @Test
