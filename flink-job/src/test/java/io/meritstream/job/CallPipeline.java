@@ -34,7 +34,9 @@ import javax.sound.sampled.AudioFormat;
 import javax.sound.sampled.AudioInputStream;
 import javax.sound.sampled.AudioSystem;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -225,6 +227,21 @@ final class CallPipeline {
                 settings.emotionTrendsTopic(),
                 settings.emotionAlertsTopic());
         return conf;
+    }
+
+    /**
+     * Flink options of the ITCases' jobs: no Kryo (every record travels with a real serializer) and file checkpoint
+     * storage, as the README asks of production: checkpoints hold the windows waiting for inference (192 KB each),
+     * beyond what the in-memory default takes.
+     */
+    static Configuration flinkOptions(Path checkpointDir) {
+        Configuration flink = new Configuration();
+        flink.set(PipelineOptions.GENERIC_TYPES, false);
+        flink.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        flink.set(
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                checkpointDir.toUri().toString());
+        return flink;
     }
 
     static String freshSuffix() {

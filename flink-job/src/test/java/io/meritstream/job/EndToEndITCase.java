@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -25,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole job for real: a shipped two-channel call ({@code data/calls/call-01}) produced to an in-process Kafka
@@ -70,16 +70,15 @@ class EndToEndITCase {
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
-    void aShippedCallComesOutOnEveryTopic() throws Exception {
+    void aShippedCallComesOutOnEveryTopic(@TempDir Path checkpoints) throws Exception {
         CallPipeline.Call call = CallPipeline.loadCall("call-01");
         String suffix = CallPipeline.freshSuffix();
         Configuration options = CallPipeline.jobOptions(kafka, suffix);
         String session = "call-01-" + suffix;
         CallPipeline.produce(kafka, KafkaSettings.fromConfiguration(options).inputTopic(), session, call);
 
-        Configuration flink = new Configuration();
-        flink.set(PipelineOptions.GENERIC_TYPES, false); // every record travels with a real serializer
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(CallPipeline.flinkOptions(checkpoints));
         env.setParallelism(PARALLELISM);
         // As in production: the exactly-once sinks commit on checkpoints (and on the final one at the end of input).
         env.enableCheckpointing(1_000);

@@ -9,6 +9,7 @@ import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.inference.WindowResult;
 import io.meritstream.ingest.IngestRecord;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,7 +23,6 @@ import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
@@ -36,6 +36,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Exactly-once end to end across a failure: the whole job (production stages and EXACTLY_ONCE Kafka sinks) runs the
@@ -73,11 +74,11 @@ class ExactlyOnceFailureITCase {
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
-    void everyOutputRecordIsThereExactlyOnceAfterARestartFromACheckpoint() throws Exception {
+    void everyOutputRecordIsThereExactlyOnceAfterARestartFromACheckpoint(@TempDir Path checkpoints) throws Exception {
         CallPipeline.Call call = CallPipeline.loadCall("call-01").trimmed(SECONDS_OF_CALL);
 
         FailOnce.reset(false);
-        List<String> reference = run(call, "reference");
+        List<String> reference = run(call, "reference", checkpoints.resolve("reference"));
         assertThat(FailOnce.FAILED.get()).as("the reference run has no failure").isFalse();
         // The reference itself has no duplicates, so equal multisets below mean "exactly once".
         assertThat(new HashSet<>(reference))
@@ -86,7 +87,7 @@ class ExactlyOnceFailureITCase {
         assertThat(reference).anyMatch(r -> r.startsWith("emotion-events"));
 
         FailOnce.reset(true);
-        List<String> recovered = run(call, "failure");
+        List<String> recovered = run(call, "failure", checkpoints.resolve("failure"));
         assertThat(FailOnce.FAILED.get()).as("the injected failure happened").isTrue();
         int total = reference.stream()
                 .filter(r -> r.startsWith("emotion-events"))
@@ -113,13 +114,12 @@ class ExactlyOnceFailureITCase {
     }
 
     /** Runs the job on fresh topics and returns the identities of everything committed on the output topics. */
-    private static List<String> run(CallPipeline.Call call, String name) throws Exception {
+    private static List<String> run(CallPipeline.Call call, String name, Path checkpoints) throws Exception {
         String suffix = name + "-" + CallPipeline.freshSuffix();
         Configuration options = CallPipeline.jobOptions(kafka, suffix);
         CallPipeline.produce(kafka, KafkaSettings.fromConfiguration(options).inputTopic(), "call-01", call);
 
-        Configuration flink = new Configuration();
-        flink.set(PipelineOptions.GENERIC_TYPES, false);
+        Configuration flink = CallPipeline.flinkOptions(checkpoints);
         flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 1);
         flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
