@@ -26,12 +26,11 @@ import picocli.CommandLine.Spec;
                     + " AudioFrames from --input-topic and writes enhanced audio, emotion events, trends, alerts and"
                     + " dead letters to their topics (exactly-once, published at each checkpoint).",
             "",
-            "On a Flink cluster, submit the job jar instead of running this command; it takes the same options as"
-                    + " --key value program arguments (Flink's own runtime is not in the job jar):",
-            "  flink run flink-job/target/flink-job-<version>.jar --kafka.bootstrap-servers broker:9092 \\",
-            "      --kafka.properties.security.protocol SASL_SSL ...",
-            "and put ONNX Runtime on the cluster's classpath or load it parent-first"
-                    + " (classloader.parent-first-patterns.additional: ai.onnxruntime) so the job can restart.",
+            "On a Flink cluster, submit the job jar instead (flink-job/target/merit-job.jar: the job without"
+                    + " Flink, logging or ONNX Runtime, which the cluster provides; see deploy/local and deploy/k8s)."
+                    + " It takes the same options as --key value program arguments, e.g.",
+            "  flink run flink-job/target/merit-job.jar --kafka.bootstrap-servers broker:9092 \\",
+            "      --kafka.properties.security.protocol SASL_SSL --inference.model.path /models/merit-sparse.onnx",
         },
         footer = {
             "",
