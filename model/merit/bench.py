@@ -2,7 +2,9 @@
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m merit.bench [--json] [--reps 10]
 
-ORT-vs-PyTorch is measured from Java (ONNX Runtime is not available to Python here).
+ORT-vs-PyTorch is measured from Java (ONNX Runtime is not available to Python here): `bin/merit bench` runs
+`merit.bench --json --card MODEL.json --threads N --batches ...` for the eager timings and flops of the model a card
+describes, and `--export-moe DIR` for the MoE block graphs it times in ONNX Runtime.
 """
 import argparse
 import json
@@ -14,8 +16,9 @@ from typing import Callable, Dict, List, Optional
 import torch
 
 from merit.components import SharedMoE
-from merit.config import MoEConfig, tiny_config
+from merit.config import MoEConfig, config_from_dict, tiny_config
 from merit.factory import build_model
+from merit.flops import count_flops
 
 
 def _time_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], reps: int, warmup: int = 2) -> Dict[str, float]:
@@ -168,6 +171,42 @@ def export_moe_graphs(out_dir: str, frames: int = 8 * 149) -> Dict[str, str]:
     return files
 
 
+def bench_card(card_path: str, batches: List[int], reps: int) -> Dict:
+    """The model a card describes (its config; random weights, as the card carries none), eager per batch of windows of
+    the card's length, and the flops of one window. `bin/merit bench` compares these with ONNX Runtime Java on the
+    exported graph. Cost does not depend on the weights except through sparse routing, which the gate agreement shows."""
+    with open(card_path) as f:
+        card = json.load(f)
+    torch.manual_seed(0)
+    model = build_model(config_from_dict(card["config"])).eval()
+    samples = int(card.get("window_seconds", 3.0) * card.get("sample_rate", 16000))
+    one = torch.randn(1, samples, generator=torch.Generator().manual_seed(0))
+    flops, by_op = count_flops(model, one)
+    rows = []
+    for b in batches:
+        x = torch.randn(b, samples, generator=torch.Generator().manual_seed(b))
+        with torch.no_grad():
+            t = _time_pair(lambda: model(x), lambda: None, reps)  # one model: its partner is a no-op
+        rows.append(
+            {
+                "batch": b,
+                "eager_ms": round(t["a_wall"], 2),
+                "eager_cpu_ms": round(t["a_cpu"], 2),
+                "audio_seconds_per_second": round(b * samples / 16000 / (t["a_wall"] / 1000), 1),
+                "audio_seconds_per_cpu_second": round(b * samples / 16000 / (t["a_cpu"] / 1000), 1),
+            }
+        )
+    return {
+        "name": card.get("name"),
+        "version": card.get("version"),
+        "window_samples": samples,
+        "weights": "random (seed 0); the card carries no weights",
+        "flops_per_window": flops,
+        "flops_by_op": by_op,
+        "batches": rows,
+    }
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="merit.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -175,9 +214,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--paper-size", action="store_true", help="also time the MoE at WavLM-Large sizes (slow)")
     parser.add_argument("--export-moe", metavar="DIR", help="only write the MoE-block graphs + inputs for ORT timing")
+    parser.add_argument("--card", metavar="JSON", help="only time the model a model card describes (+ its flops)")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args(argv)
     if args.export_moe:
         print(json.dumps(export_moe_graphs(args.export_moe)))
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.card:
+        result = {
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "load_average": round(os.getloadavg()[0], 2),
+            "card_model": bench_card(args.card, args.batches, args.reps),
+        }
+        print(json.dumps(result) if args.json else json.dumps(result, indent=2))
         return
     result = {
         "torch": torch.__version__,

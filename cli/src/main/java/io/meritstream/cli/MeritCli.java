@@ -1,5 +1,6 @@
 package io.meritstream.cli;
 
+import io.meritstream.cli.bench.BenchCommand;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Spec;
             ReplayCommand.class,
             CollectCommand.class,
             EvaluateCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         },
         description = {
