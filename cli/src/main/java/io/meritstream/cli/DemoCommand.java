@@ -261,8 +261,12 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                 sleep(terminal ? 250 : 500);
             }
             view.drawFinal();
+        } catch (InterruptedException e) {
+            // Ctrl-C while waiting on the cluster: the clean-up below runs as for any stop.
         } finally {
             stop.set(true);
+            // The shutdown hook interrupts this thread; clear that so that the joins below wait.
+            Thread.interrupted();
             if (replayThread != null) {
                 replayThread.interrupt();
                 replayThread.join(10_000);
@@ -271,29 +275,38 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                 collector.wakeup();
                 collectorThread.join(10_000);
             }
-            Thread.interrupted();
-            // What was collected is written even after Ctrl-C or a failure.
-            if (collector != null) {
-                writeOutputs(collector, callsDir, screen);
-                collector.close();
-            }
-            if (finished && !exitWhenDone && !interrupted.get()) {
-                screen.println();
-                screen.println("The job and Kafka (" + broker.bootstrapServers() + ") keep running; Ctrl-C to exit.");
+            // What was collected is written even after Ctrl-C or a failure; the job and broker are closed in any case.
+            try {
+                if (collector != null) {
+                    try {
+                        writeOutputs(collector, callsDir, screen);
+                    } finally {
+                        collector.close();
+                    }
+                }
+                if (finished && !exitWhenDone && !interrupted.get()) {
+                    screen.println();
+                    screen.println(
+                            "The job and Kafka (" + broker.bootstrapServers() + ") keep running; Ctrl-C to exit.");
+                    screen.flush();
+                    while (!interrupted.get()) {
+                        sleep(500);
+                    }
+                }
+            } finally {
+                screen.println("merit demo: shutting down ...");
                 screen.flush();
-                while (!interrupted.get()) {
-                    sleep(500);
+                try {
+                    if (running != null) {
+                        running.close();
+                    }
+                } finally {
+                    if (broker != null) {
+                        broker.close();
+                    }
+                    Shutdown.unregister();
                 }
             }
-            screen.println("merit demo: shutting down ...");
-            screen.flush();
-            if (running != null) {
-                running.close();
-            }
-            if (broker != null) {
-                broker.close();
-            }
-            Shutdown.unregister();
         }
         if (interrupted.get()) {
             return 130;

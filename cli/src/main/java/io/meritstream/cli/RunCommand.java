@@ -124,7 +124,13 @@ public final class RunCommand implements Callable<Integer> {
             err.flush();
             JobStatus last = null;
             while (!stop.get()) {
-                JobStatus status = running.status();
+                JobStatus status;
+                try {
+                    status = running.status();
+                } catch (InterruptedException e) {
+                    // Ctrl-C: the loop checks the flag.
+                    continue;
+                }
                 if (status != last) {
                     err.printf(Locale.ROOT, "run: job %s%n", status);
                     err.flush();
@@ -144,6 +150,7 @@ public final class RunCommand implements Callable<Integer> {
                 }
             }
         } finally {
+            // The shutdown hook interrupts this thread; clear that so that closing the cluster can wait.
             Thread.interrupted();
             if (running != null) {
                 err.println("run: stopping the job ...");

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYDataImageAnnotation;
@@ -228,6 +229,9 @@ public final class Charts {
     }
 
     public static void savePng(JFreeChart chart, Path file, int width, int height) throws IOException {
+        // ImageIO's default file cache registers a JVM shutdown hook per stream, which fails while the demo writes its
+        // report during a Ctrl-C shutdown; charts are small, so encode in memory.
+        ImageIO.setUseCache(false);
         ChartUtils.saveChartAsPNG(file.toFile(), chart, width, height);
     }
 
