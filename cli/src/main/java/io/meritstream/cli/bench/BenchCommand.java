@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
             "Measures the model and the pipeline on this machine and prints ratios measured in one run: raw ONNX Runtime"
-                    + " throughput per batch size, the full pipeline (embedded Kafka + Flink MiniCluster + the job's"
-                    + " stages) with N real-time 16 kHz channels, pipeline_vs_raw, sparse_vs_dense, ort_vs_torch and"
+                    + " throughput per batch size, the full pipeline (embedded Kafka + Flink MiniCluster + the real job)"
+                    + " with N real-time 16 kHz channels, pipeline_vs_raw, sparse_vs_dense, ort_vs_torch and"
                     + " percent_of_sgemm_peak.",
             "",
             "A channel keeps up when, after a warm-up, its emotion events arrive at >= 0.95 of the rate windows are"
@@ -205,9 +205,11 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
         s.append(String.format("%-24s %s%n", "sparse_vs_dense", text(r, "sparse_vs_dense")));
         s.append(String.format("%-24s %s%n", "ort_vs_torch", text(r, "ort_vs_torch")));
         s.append(String.format(
-                "%-24s %s (peak %s GFLOP/s)%n",
+                "%-24s %s (model %s of peak %s GFLOP per cpu s; wall peak %s GFLOP/s)%n",
                 "percent_of_sgemm_peak",
                 text(r, "percent_of_sgemm_peak"),
+                r.path("sgemm").path("model_gflops_per_cpu_second").asText("n/a"),
+                r.path("sgemm").path("peak_gflops_per_cpu_second").asText(),
                 r.path("sgemm").path("peak_gflops").asText()));
         for (JsonNode note : r.path("notes")) {
             s.append("note: ").append(note.asText()).append('\n');

@@ -82,8 +82,13 @@ public final class OrtBench {
         return total == 0 ? Double.NaN : same / (double) total;
     }
 
-    /** One square size of the MatMul peak measurement. */
-    public record MatMulPoint(int size, Timing.Result timing, double gflops) {}
+    /**
+     * One square size of the MatMul peak measurement.
+     *
+     * @param gflops per wall second
+     * @param gflopsPerCpuSecond per second of this process's CPU time (holds on a shared machine)
+     */
+    public record MatMulPoint(int size, Timing.Result timing, double gflops, double gflopsPerCpuSecond) {}
 
     /**
      * ONNX Runtime's single-precision MatMul throughput for square products of each size, with {@code threads}
@@ -105,7 +110,8 @@ public final class OrtBench {
                             }
                         },
                         budget);
-                points.add(new MatMulPoint(n, t, MatMulGraph.flops(n, n, n) / (t.wallMs() / 1000) / 1e9));
+                double flops = MatMulGraph.flops(n, n, n);
+                points.add(new MatMulPoint(n, t, flops / (t.wallMs() / 1000) / 1e9, flops / (t.cpuMs() / 1000) / 1e9));
             }
         }
         return points;

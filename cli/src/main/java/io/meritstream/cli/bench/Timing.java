@@ -1,8 +1,10 @@
 package io.meritstream.cli.bench;
 
 /**
- * Repeats a call and reports the median wall and process-CPU time per call. Medians rather than means: on a shared
- * machine a few calls are slowed by other processes, and the median ignores them.
+ * Repeats a call and reports the median wall time and the mean process-CPU time per call. The median wall time because
+ * on a shared machine a few calls are slowed by other processes and the median ignores them; the mean CPU time because
+ * the kernel accounts process CPU time in ticks (10 ms here), so one call's CPU time is quantised while the sum over
+ * all calls is not.
  */
 public final class Timing {
     private Timing() {}
@@ -16,7 +18,7 @@ public final class Timing {
     /**
      * @param calls number of timed calls
      * @param wallMs median wall time per call
-     * @param cpuMs median process CPU time per call (all threads of this JVM, ORT's pool included)
+     * @param cpuMs mean process CPU time per call (all threads of this JVM, ORT's pool included)
      */
     public record Result(int calls, double wallMs, double cpuMs) {}
 
@@ -35,7 +37,7 @@ public final class Timing {
             call.run();
         }
         double[] wall = new double[budget.maxCalls()];
-        double[] cpu = new double[budget.maxCalls()];
+        double cpu = 0;
         long start = System.nanoTime();
         int n = 0;
         while (n < budget.maxCalls()
@@ -44,13 +46,10 @@ public final class Timing {
             long w0 = System.nanoTime();
             call.run();
             wall[n] = (System.nanoTime() - w0) / 1e6;
-            cpu[n] = (Machine.processCpuNanos() - c0) / 1e6;
+            cpu += (Machine.processCpuNanos() - c0) / 1e6;
             n++;
         }
-        return new Result(
-                n,
-                Percentiles.of(java.util.Arrays.copyOf(wall, n)).median(),
-                Percentiles.of(java.util.Arrays.copyOf(cpu, n)).median());
+        return new Result(n, Percentiles.of(java.util.Arrays.copyOf(wall, n)).median(), cpu / n);
     }
 
     /** Two calls timed alternately (A B, B A, ...), so that load from other processes hits both alike. */
@@ -61,7 +60,7 @@ public final class Timing {
         }
         int max = budget.maxCalls();
         double[][] wall = new double[2][max];
-        double[][] cpu = new double[2][max];
+        double[] cpu = new double[2];
         long start = System.nanoTime();
         int n = 0;
         while (n < max && (n < budget.minCalls() || (System.nanoTime() - start) / 1e9 < budget.minSeconds())) {
@@ -72,16 +71,14 @@ public final class Timing {
                 long w0 = System.nanoTime();
                 call.run();
                 wall[which][n] = (System.nanoTime() - w0) / 1e6;
-                cpu[which][n] = (Machine.processCpuNanos() - c0) / 1e6;
+                cpu[which] += (Machine.processCpuNanos() - c0) / 1e6;
             }
             n++;
         }
         Result[] out = new Result[2];
         for (int k = 0; k < 2; k++) {
             out[k] = new Result(
-                    n,
-                    Percentiles.of(java.util.Arrays.copyOf(wall[k], n)).median(),
-                    Percentiles.of(java.util.Arrays.copyOf(cpu[k], n)).median());
+                    n, Percentiles.of(java.util.Arrays.copyOf(wall[k], n)).median(), cpu[k] / n);
         }
         return out;
     }
