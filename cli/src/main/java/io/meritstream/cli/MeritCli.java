@@ -63,9 +63,15 @@ public final class MeritCli implements Runnable {
         });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("merit " + commandLine.getCommandName() + ": " + Logging.describe(e));
-            commandLine.getErr().println("(details in " + Logging.currentLogFile() + ")");
-            Logging.logFailure(commandLine.getCommandName(), e);
-            return e instanceof CliException ce ? ce.exitCode() : CommandLine.ExitCode.SOFTWARE;
+            int code = e instanceof CliException ce ? ce.exitCode() : CommandLine.ExitCode.SOFTWARE;
+            if (code == CommandLine.ExitCode.USAGE) {
+                // A usage error has nothing more to say in the log.
+                commandLine.getErr().println("(see merit " + commandLine.getCommandName() + " --help)");
+            } else {
+                commandLine.getErr().println("(details in " + Logging.currentLogFile() + ")");
+                Logging.logFailure(commandLine.getCommandName(), e);
+            }
+            return code;
         });
         return cli.execute(args);
     }
