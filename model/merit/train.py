@@ -293,8 +293,13 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
         opt.zero_grad()
         if torch.isfinite(loss):
             loss.backward()
-            nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], run.grad_clip)
-            opt.step()
+            norm = nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], run.grad_clip)
+            if torch.isfinite(norm):
+                opt.step()
+            else:
+                # A finite loss can still give an inf/NaN gradient; clipping would scale every gradient by NaN and
+                # one such step turns all weights into NaN (seen once in stage 2 of the first real run).
+                log(f"[train {run.name}] step {step + 1}: non-finite gradient norm, update skipped")
         else:
             log(f"[train {run.name}] step {step + 1}: non-finite loss, batch skipped")
         step += 1
