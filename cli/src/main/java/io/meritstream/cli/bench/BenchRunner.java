@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -148,9 +149,8 @@ public final class BenchRunner {
 
         // 2. MatMul peak and the model's flops.
         step("ONNX Runtime MatMul peak");
-        int[] matmulSizes = options.matmulSizes() != null
-                ? options.matmulSizes()
-                : options.quick() ? new int[] {512, 1024} : new int[] {512, 1024, 2048};
+        // Square sizes up to 2048, where MatMul reaches its plateau on this kind of machine (NOTES.md).
+        int[] matmulSizes = options.matmulSizes() != null ? options.matmulSizes() : new int[] {512, 1024, 2048};
         List<OrtBench.MatMulPoint> matmul = OrtBench.matMulPeak(matmulSizes, options.threads(), matmulBudget());
         ObjectNode sgemm = report.putObject("sgemm");
         ArrayNode sizes = sgemm.putArray("sizes");
@@ -441,6 +441,12 @@ public final class BenchRunner {
                     "process CPU per 3 s window: the model alone at batch " + ref.batch() + " vs the whole"
                             + " pipeline (broker, Flink, decode, window, infer, analyse, serialise) working through a backlog;"
                             + " channels at hop 1 s need one window per channel per second");
+            ObjectNode byThread = cost.putObject("pipeline_by_thread");
+            for (Map.Entry<String, Double> e : backlog.cpuMsPerWindowByThread().entrySet()) {
+                if (e.getValue() >= 0.5) { // the rest is noise: timers, metrics, idle clients
+                    byThread.put(e.getKey(), round(e.getValue(), 1));
+                }
+            }
             cost.put("channels_model_alone_wall", round(rawWindowsPerSecond * 1.0, 1));
             cost.put("channels_pipeline_backlog_wall", round(backlog.windowsPerSecond() * 1.0, 1));
 

@@ -236,8 +236,16 @@ public final class PipelineBench implements AutoCloseable {
      *
      * @param windowsPerSecond windows through the whole pipeline per wall second, over the middle 80 % of the events
      * @param cpuSecondsPerWindow process CPU per window over the same span
+     * @param cpuMsPerWindowByThread process CPU per window from the first event to the last, by thread group ({@link
+     *     ThreadCpu})
      */
-    public record Backlog(int channels, int seconds, int events, double windowsPerSecond, double cpuSecondsPerWindow) {}
+    public record Backlog(
+            int channels,
+            int seconds,
+            int events,
+            double windowsPerSecond,
+            double cpuSecondsPerWindow,
+            Map<String, Double> cpuMsPerWindowByThread) {}
 
     public Backlog backlog(int channels, int seconds, Duration timeout) throws Exception {
         Topics topics = newTopics();
@@ -258,9 +266,16 @@ public final class PipelineBench implements AutoCloseable {
             int expected = channels * seconds; // about one window per hop of audio
             long lastCount = -1;
             long lastChange = System.nanoTime();
+            ThreadCpu.Snapshot first = null;
+            long firstCount = 0;
             while (System.nanoTime() < deadline) {
                 Thread.sleep(250);
                 long count = reader.events();
+                if (first == null && count > 0) {
+                    // From the first event on the job is deployed and the model loaded: only the work itself counts.
+                    first = ThreadCpu.take();
+                    firstCount = count;
+                }
                 if (count != lastCount) {
                     lastCount = count;
                     lastChange = System.nanoTime();
@@ -271,6 +286,8 @@ public final class PipelineBench implements AutoCloseable {
                     break;
                 }
             }
+            ThreadCpu.Snapshot last = ThreadCpu.take();
+            long lastEvents = reader.events();
             List<EventReader.Arrival> all = reader.stop();
             List<EventReader.Arrival> events = all.stream().filter(a -> a.event).toList();
             if (events.size() < 10) {
@@ -282,7 +299,13 @@ public final class PipelineBench implements AutoCloseable {
             double span = (events.get(to).nanos - events.get(from).nanos) / 1e9;
             double rate = (to - from) / span;
             double cpu = (reader.cpuAt(events.get(to).nanos) - reader.cpuAt(events.get(from).nanos)) / 1e9;
-            return new Backlog(channels, seconds, events.size(), rate, cpu / (to - from));
+            Map<String, Double> byThread = new java.util.LinkedHashMap<>();
+            if (first != null && lastEvents > firstCount) {
+                for (Map.Entry<String, Long> e : ThreadCpu.between(first, last).entrySet()) {
+                    byThread.put(e.getKey(), e.getValue() / 1e6 / (lastEvents - firstCount));
+                }
+            }
+            return new Backlog(channels, seconds, events.size(), rate, cpu / (to - from), byThread);
         } finally {
             cancel(job);
         }
