@@ -304,6 +304,7 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                     if (broker != null) {
                         broker.close();
                     }
+                    job.deleteTemporaryCheckpoints();
                     Shutdown.unregister();
                 }
             }

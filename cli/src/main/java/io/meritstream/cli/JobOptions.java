@@ -4,10 +4,13 @@ import io.meritstream.cli.job.JobLauncher;
 import io.meritstream.cli.job.MiniClusterJobLauncher;
 import io.meritstream.inference.OrtModelLoader;
 import io.meritstream.job.MeritStreamJob;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Option;
 
@@ -70,11 +73,28 @@ public final class JobOptions {
             description = "Where checkpoints are written (default: a new temporary directory).")
     Path checkpointDir;
 
+    private Path temporaryCheckpointDir;
+
+    /** Deletes the checkpoint directory if it is a temporary one made by {@link #configuration}; after the job ended. */
+    void deleteTemporaryCheckpoints() {
+        if (temporaryCheckpointDir == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(temporaryCheckpointDir)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            // A leftover temporary directory is harmless.
+        }
+    }
+
     private Path checkpointDir() {
         if (checkpointDir == null) {
             try {
                 checkpointDir = Files.createTempDirectory("merit-checkpoints-");
-            } catch (java.io.IOException e) {
+                temporaryCheckpointDir = checkpointDir;
+            } catch (IOException e) {
                 throw new CliException("cannot create a checkpoint directory: " + e.getMessage(), e);
             }
         }

@@ -157,6 +157,7 @@ public final class RunCommand implements Callable<Integer> {
                 err.flush();
                 running.close();
             }
+            job.deleteTemporaryCheckpoints();
             Shutdown.unregister();
         }
         return 130;
