@@ -16,6 +16,7 @@ MERIT_PROMETHEUS_PORT="${MERIT_PROMETHEUS_PORT:-19090}"
 MERIT_TM_SLOTS="${MERIT_TM_SLOTS:-2}"
 MERIT_TM_MEMORY="${MERIT_TM_MEMORY:-2048m}"
 MERIT_JM_MEMORY="${MERIT_JM_MEMORY:-1024m}"
+MERIT_TM_THREAD_STACK="${MERIT_TM_THREAD_STACK:-16m}" # see start: ONNX Runtime needs more than the default 1 MB
 # -Pgpu builds the cluster classpath with onnxruntime_gpu (and the job runs with --inference.device cuda).
 MERIT_MAVEN_PROFILES="${MERIT_MAVEN_PROFILES:-}"
 

@@ -117,6 +117,8 @@ class DeploymentManifestsTest {
         Map<String, Object> conf = map(deployment, "spec", "flinkConfiguration");
         assertThat(String.valueOf(conf.get("classloader.parent-first-patterns.additional")))
                 .contains("ai.onnxruntime");
+        // ONNX Runtime's native code overflows the default 1 MB Java thread stack (see deploy/local/start).
+        assertThat(String.valueOf(conf.get("env.java.opts.taskmanager"))).contains("-Xss");
         assertThat(conf.get("metrics.reporter.prom.factory.class"))
                 .isEqualTo(PrometheusReporterFactory.class.getName());
         // MeritStreamJob.main reads only its arguments: a job option here would be silently ignored.
