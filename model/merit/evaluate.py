@@ -282,7 +282,7 @@ def plots(results: Dict[str, Dict], order: List[str], out: str, reference: str) 
                 if all(y is not None for y in ys):
                     ax.plot(snrs, ys, style, color="grey", marker="x", label=f"noisy input ({seen})")
         ax.set_xlabel("input SNR (dB)")
-        ax.set_title(title + " on the test split (solid: seen noise, dashed: unseen)")
+        ax.set_title(title + "\n(test split; solid: seen noise types, dashed: unseen)", fontsize=10)
         ax.set_xticks(snrs)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
