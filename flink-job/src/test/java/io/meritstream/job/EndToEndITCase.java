@@ -43,6 +43,11 @@ class EndToEndITCase {
      * Whether the trained default model is expected to raise the customer's alert inside the scripted angry segment of
      * call-01 (±{@link #ALERT_TOLERANCE_S} s). The assertion applies only when the trained model is in the build; turn
      * this off (and say why here) only if that model measurably cannot, rather than deleting the assertion.
+     *
+     * <p>Measured with models/merit-sparse.onnx 0.1.0 (test-set SER F1-macro 0.13): the customer's spike starts at
+     * 10.0 s, inside the tolerance but before the segment (12.7 s), because the model labels the customer SAD in almost
+     * every window, neutral speech included; negativity counts sad as well as angry. The assertion holds, but on that
+     * model it shows the alert path works, not that anger is recognised.
      */
     static final boolean TRAINED_MODEL_ALERTS_ON_ANGRY_CUSTOMER = true;
 
