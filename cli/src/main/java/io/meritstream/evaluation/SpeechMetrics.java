@@ -1,5 +1,7 @@
 package io.meritstream.evaluation;
 
+import io.meritstream.dsp.Fft;
+
 /**
  * Speech-enhancement metrics with exactly the definitions of {@code model/merit/metrics.py} (the Python evaluation),
  * so that numbers from {@code merit evaluate} and from {@code python3 -m merit.evaluate} can be compared.

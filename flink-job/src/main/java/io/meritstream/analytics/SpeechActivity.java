@@ -1,5 +1,7 @@
 package io.meritstream.analytics;
 
+import io.meritstream.dsp.Fft;
+
 /**
  * Frame-level speech activity on the enhanced audio: a frame is speech when it is loud enough (RMS level at least
  * the energy threshold) and tonal enough (spectral flatness at most the maximum). Energy alone would call steady
@@ -72,7 +74,7 @@ public final class SpeechActivity {
             re[n] = n < frameSamples ? samples[offset + n] * window[n] : 0;
             im[n] = 0;
         }
-        fft(re, im);
+        Fft.transform(re, im);
         int bins = fftSize / 2 - 1;
         double logSum = 0;
         double sum = 0;
@@ -82,47 +84,5 @@ public final class SpeechActivity {
             sum += p;
         }
         return Math.exp(logSum / bins) / (sum / bins);
-    }
-
-    /** In-place iterative radix-2 FFT; the length is a power of two. */
-    static void fft(double[] re, double[] im) {
-        int n = re.length;
-        for (int i = 1, j = 0; i < n; i++) {
-            int bit = n >> 1;
-            for (; (j & bit) != 0; bit >>= 1) {
-                j ^= bit;
-            }
-            j ^= bit;
-            if (i < j) {
-                double t = re[i];
-                re[i] = re[j];
-                re[j] = t;
-                t = im[i];
-                im[i] = im[j];
-                im[j] = t;
-            }
-        }
-        for (int len = 2; len <= n; len <<= 1) {
-            double angle = -2 * Math.PI / len;
-            double wr = Math.cos(angle);
-            double wi = Math.sin(angle);
-            for (int i = 0; i < n; i += len) {
-                double cr = 1;
-                double ci = 0;
-                for (int k = 0; k < len / 2; k++) {
-                    int a = i + k;
-                    int b = a + len / 2;
-                    double xr = re[b] * cr - im[b] * ci;
-                    double xi = re[b] * ci + im[b] * cr;
-                    re[b] = re[a] - xr;
-                    im[b] = im[a] - xi;
-                    re[a] += xr;
-                    im[a] += xi;
-                    double t = cr * wr - ci * wi;
-                    ci = cr * wi + ci * wr;
-                    cr = t;
-                }
-            }
-        }
     }
 }

@@ -57,27 +57,4 @@ class SpeechActivityTest {
         assertThat(noise).isBetween(0.4, 0.8);
         assertThat(voiced).isLessThan(0.1);
     }
-
-    @Test
-    void fftMatchesTheDefinition() {
-        int n = 16;
-        double[] re = new double[n];
-        double[] im = new double[n];
-        double[] x = new double[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = Math.sin(i * 0.7) + 0.3 * i;
-            re[i] = x[i];
-        }
-        SpeechActivity.fft(re, im);
-        for (int k = 0; k < n; k++) {
-            double r = 0;
-            double m = 0;
-            for (int i = 0; i < n; i++) {
-                r += x[i] * Math.cos(-2 * Math.PI * k * i / n);
-                m += x[i] * Math.sin(-2 * Math.PI * k * i / n);
-            }
-            assertThat(re[k]).isCloseTo(r, within(1e-9));
-            assertThat(im[k]).isCloseTo(m, within(1e-9));
-        }
-    }
 }

@@ -1,5 +1,7 @@
 package io.meritstream.cli.report;
 
+import io.meritstream.dsp.Fft;
+
 /**
  * Short-time Fourier transform magnitudes in dB, for plotting: Hann window, radix-2 FFT. Frames are centred on {@code
  * t = i * hop} with the signal zero-padded at both ends.
@@ -48,7 +50,7 @@ public final class Spectrogram {
                 re[i] = index >= 0 && index < samples.length ? samples[index] * window[i] : 0;
                 im[i] = 0;
             }
-            fft(re, im);
+            Fft.transform(re, im);
             for (int k = 0; k < bins; k++) {
                 double magnitude = Math.hypot(re[k], im[k]) / reference;
                 db[f][k] = (float) (20 * Math.log10(magnitude + 1e-10));
@@ -85,47 +87,5 @@ public final class Spectrogram {
             }
         }
         return max;
-    }
-
-    /** In-place iterative radix-2 Cooley-Tukey FFT. */
-    static void fft(double[] re, double[] im) {
-        int n = re.length;
-        for (int i = 1, j = 0; i < n; i++) {
-            int bit = n >> 1;
-            for (; (j & bit) != 0; bit >>= 1) {
-                j ^= bit;
-            }
-            j ^= bit;
-            if (i < j) {
-                double t = re[i];
-                re[i] = re[j];
-                re[j] = t;
-                t = im[i];
-                im[i] = im[j];
-                im[j] = t;
-            }
-        }
-        for (int length = 2; length <= n; length <<= 1) {
-            double angle = -2 * Math.PI / length;
-            double wRe = Math.cos(angle);
-            double wIm = Math.sin(angle);
-            for (int i = 0; i < n; i += length) {
-                double curRe = 1;
-                double curIm = 0;
-                for (int k = 0; k < length / 2; k++) {
-                    int a = i + k;
-                    int b = a + length / 2;
-                    double tRe = re[b] * curRe - im[b] * curIm;
-                    double tIm = re[b] * curIm + im[b] * curRe;
-                    re[b] = re[a] - tRe;
-                    im[b] = im[a] - tIm;
-                    re[a] += tRe;
-                    im[a] += tIm;
-                    double nextRe = curRe * wRe - curIm * wIm;
-                    curIm = curRe * wIm + curIm * wRe;
-                    curRe = nextRe;
-                }
-            }
-        }
     }
 }

@@ -1,10 +1,15 @@
-package io.meritstream.evaluation;
+package io.meritstream.dsp;
 
-/** In-place iterative radix-2 complex FFT ({@code numpy.fft.fft} sign convention, no scaling), for STOI's 512 points. */
-final class Fft {
+/**
+ * In-place iterative radix-2 complex FFT ({@code numpy.fft.fft} sign convention, no scaling): the one FFT of the project,
+ * used by the speech-activity detector, the evaluation's STOI (which must agree with the Python reference to 1e-9, hence
+ * twiddles from the angle rather than by repeated multiplication) and the report's spectrograms. Written by hand because
+ * the libraries on Maven Central (Commons Math, JTransforms) allocate per call or add a dependency for 40 lines.
+ */
+public final class Fft {
     private Fft() {}
 
-    static void transform(double[] re, double[] im) {
+    public static void transform(double[] re, double[] im) {
         int n = re.length;
         if (Integer.bitCount(n) != 1 || im.length != n) {
             throw new IllegalArgumentException("FFT length must be a power of two, got " + n);
