@@ -31,6 +31,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * occur and results do not depend on what a window was batched with.
  */
 public final class MicroBatcher implements AutoCloseable {
+    /**
+     * Stack of the thread that calls the model. ONNX Runtime's native model call overflowed a TaskManager's default 1 MB
+     * thread stack (SIGSEGV without an hs_err file, seen on the standalone cluster), so the calling thread asks for its
+     * own, independent of how the JVM was launched.
+     */
+    static final long MODEL_THREAD_STACK_BYTES = 16L << 20;
 
     /** Told about every model call; called on the worker thread. */
     public interface Listener {
@@ -105,7 +111,7 @@ public final class MicroBatcher implements AutoCloseable {
                 });
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         this.listener = listener == null ? new Listener() {} : listener;
-        this.worker = new Thread(this::work, threadName);
+        this.worker = new Thread(null, this::work, threadName, MODEL_THREAD_STACK_BYTES);
         this.worker.setDaemon(true);
         this.worker.start();
     }
