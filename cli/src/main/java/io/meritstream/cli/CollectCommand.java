@@ -45,20 +45,8 @@ public final class CollectCommand implements Callable<Integer>, LogFileOwner {
             description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--enhanced-topic", defaultValue = "enhanced-audio", description = "Default: ${DEFAULT-VALUE}.")
-    String enhancedTopic;
-
-    @Option(names = "--events-topic", defaultValue = "emotion-events", description = "Default: ${DEFAULT-VALUE}.")
-    String eventsTopic;
-
-    @Option(names = "--trends-topic", defaultValue = "emotion-trends", description = "Default: ${DEFAULT-VALUE}.")
-    String trendsTopic;
-
-    @Option(names = "--alerts-topic", defaultValue = "emotion-alerts", description = "Default: ${DEFAULT-VALUE}.")
-    String alertsTopic;
-
-    @Option(names = "--dlq-topic", defaultValue = "audio-dlq", description = "Default: ${DEFAULT-VALUE}.")
-    String dlqTopic;
+    @Mixin
+    OutputTopicOptions outputs;
 
     @Option(
             names = "--idle-seconds",
@@ -96,10 +84,10 @@ public final class CollectCommand implements Callable<Integer>, LogFileOwner {
         if (idleSeconds < 0 || maxSeconds < 0) {
             throw new ParameterException(spec.commandLine(), "--idle-seconds and --max-seconds must be >= 0");
         }
-        OutputTopics topics = new OutputTopics(enhancedTopic, eventsTopic, trendsTopic, alertsTopic, dlqTopic);
+        OutputTopics topics = outputs.topics();
         Map<String, Path> jsonl = new LinkedHashMap<>();
         for (String topic : topics.all()) {
-            if (audioJsonl || !topic.equals(enhancedTopic)) {
+            if (audioJsonl || !topic.equals(topics.enhancedAudio())) {
                 jsonl.put(topic, out.resolve(topic + ".jsonl"));
             }
         }

@@ -48,20 +48,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--input-topic", defaultValue = "audio-frames", description = "Default: ${DEFAULT-VALUE}.")
     String inputTopic;
 
-    @Option(names = "--enhanced-topic", defaultValue = "enhanced-audio", description = "Default: ${DEFAULT-VALUE}.")
-    String enhancedTopic;
-
-    @Option(names = "--events-topic", defaultValue = "emotion-events", description = "Default: ${DEFAULT-VALUE}.")
-    String eventsTopic;
-
-    @Option(names = "--trends-topic", defaultValue = "emotion-trends", description = "Default: ${DEFAULT-VALUE}.")
-    String trendsTopic;
-
-    @Option(names = "--alerts-topic", defaultValue = "emotion-alerts", description = "Default: ${DEFAULT-VALUE}.")
-    String alertsTopic;
-
-    @Option(names = "--dlq-topic", defaultValue = "audio-dlq", description = "Default: ${DEFAULT-VALUE}.")
-    String dlqTopic;
+    @Mixin
+    OutputTopicOptions outputs;
 
     @Option(
             names = "--group-id",
@@ -92,13 +80,13 @@ public final class RunCommand implements Callable<Integer> {
         }
         base.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), kafka.bootstrapServers());
         base.put(KafkaOptions.INPUT_TOPIC.key(), inputTopic);
-        base.put(KafkaOptions.DLQ_TOPIC.key(), dlqTopic);
+        base.put(KafkaOptions.DLQ_TOPIC.key(), outputs.dlqTopic);
         base.put(KafkaOptions.GROUP_ID.key(), groupId);
         base.put(KafkaOptions.STARTING_OFFSETS.key(), startingOffsets);
-        base.put(KafkaOptions.ENHANCED_AUDIO_TOPIC.key(), enhancedTopic);
-        base.put(KafkaOptions.EMOTION_EVENTS_TOPIC.key(), eventsTopic);
-        base.put(KafkaOptions.EMOTION_TRENDS_TOPIC.key(), trendsTopic);
-        base.put(KafkaOptions.EMOTION_ALERTS_TOPIC.key(), alertsTopic);
+        base.put(KafkaOptions.ENHANCED_AUDIO_TOPIC.key(), outputs.enhancedTopic);
+        base.put(KafkaOptions.EMOTION_EVENTS_TOPIC.key(), outputs.eventsTopic);
+        base.put(KafkaOptions.EMOTION_TRENDS_TOPIC.key(), outputs.trendsTopic);
+        base.put(KafkaOptions.EMOTION_ALERTS_TOPIC.key(), outputs.alertsTopic);
 
         PrintWriter err = spec.commandLine().getErr();
         AtomicBoolean stop = new AtomicBoolean();
