@@ -1,6 +1,7 @@
 package io.meritstream.analytics;
 
 import io.meritstream.avro.AlertEvidence;
+import io.meritstream.avro.Emotion;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
@@ -82,6 +83,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
     private transient SpeechActivity vad;
 
     transient Counter emotionEvents;
+    transient Counter[] speechWindowsByEmotion;
     transient Counter nonSpeechWindows;
     transient Counter failedWindows;
     transient Counter missingWindows;
@@ -125,6 +127,13 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
         emotionEvents = metrics.counter(MetricNames.EMOTION_EVENTS);
+        // One counter per class: a bounded label (4 values) that gives dashboards the floor-wide emotion distribution.
+        speechWindowsByEmotion = new Counter[Emotion.values().length];
+        for (Emotion emotion : Emotion.values()) {
+            speechWindowsByEmotion[emotion.ordinal()] = metrics.addGroup(
+                            MetricNames.EMOTION_GROUP, emotion.name().toLowerCase(java.util.Locale.ROOT))
+                    .counter(MetricNames.SPEECH_WINDOWS);
+        }
         nonSpeechWindows = metrics.counter(MetricNames.NON_SPEECH_WINDOWS);
         failedWindows = metrics.counter(MetricNames.ANALYTICS_FAILED_WINDOWS);
         missingWindows = metrics.counter(MetricNames.ANALYTICS_MISSING_WINDOWS);
@@ -253,8 +262,12 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
             if (!speech) {
                 nonSpeechWindows.inc();
             }
-            out.collect(event(r, s, windowStart, windowEnd, speechRatio, speech, ctx));
+            EmotionEvent event = event(r, s, windowStart, windowEnd, speechRatio, speech, ctx);
+            out.collect(event);
             emotionEvents.inc();
+            if (speech) {
+                speechWindowsByEmotion[event.getLabel().ordinal()].inc();
+            }
         } else {
             failedWindows.inc();
             s.audio.extendEnd(windowEnd);

@@ -81,6 +81,10 @@ public final class MetricNames {
 
     /** Counter: EmotionEvents emitted (one per successful window). */
     public static final String EMOTION_EVENTS = "emotionEvents";
+    /** Group key (label) of {@link #SPEECH_WINDOWS}: the window's emotion label, one of four values. */
+    public static final String EMOTION_GROUP = "emotion";
+    /** Counter under {@link #EMOTION_GROUP}: speech windows labelled with that emotion (floor-wide distribution). */
+    public static final String SPEECH_WINDOWS = "speechWindows";
     /** Counter: successful windows judged non-speech (they move neither trends nor alerts). */
     public static final String NON_SPEECH_WINDOWS = "nonSpeechWindows";
     /** Counter: window results without usable model output (inference failure): no EmotionEvent for them. */
