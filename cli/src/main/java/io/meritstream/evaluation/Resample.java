@@ -1,5 +1,7 @@
 package io.meritstream.evaluation;
 
+import io.meritstream.dsp.Kaiser;
+
 /**
  * scipy's {@code signal.resample_poly(x, up, down)} with its defaults (Kaiser window β = 5, zero padding), which the
  * Python STOI uses to go from 16 kHz to 10 kHz. Reproduced exactly rather than with the job's own resampler (a
@@ -51,42 +53,18 @@ final class Resample {
         double alpha = 0.5 * (numtaps - 1);
         double[] h = new double[numtaps];
         double sum = 0;
-        double i0Beta = besselI0(KAISER_BETA);
+        double i0Beta = Kaiser.besselI0(KAISER_BETA);
         for (int n = 0; n < numtaps; n++) {
             double m = n - alpha;
             double r = (n - alpha) / alpha;
-            double window = besselI0(KAISER_BETA * Math.sqrt(1 - r * r)) / i0Beta;
-            h[n] = cutoff * sinc(cutoff * m) * window;
+            double window = Kaiser.besselI0(KAISER_BETA * Math.sqrt(1 - r * r)) / i0Beta;
+            h[n] = cutoff * Kaiser.sinc(cutoff * m) * window;
             sum += h[n];
         }
         for (int n = 0; n < numtaps; n++) {
             h[n] /= sum;
         }
         return h;
-    }
-
-    /** numpy's normalised sinc. */
-    private static double sinc(double x) {
-        if (x == 0) {
-            return 1.0;
-        }
-        double px = Math.PI * x;
-        return Math.sin(px) / px;
-    }
-
-    /** Modified Bessel function of the first kind, order 0, by its power series (terms fall below 1e-17 fast for x ≤ 5). */
-    static double besselI0(double x) {
-        double term = 1;
-        double sum = 1;
-        double q = x * x / 4;
-        for (int k = 1; k < 200; k++) {
-            term *= q / ((double) k * k);
-            sum += term;
-            if (term < sum * 1e-17) {
-                break;
-            }
-        }
-        return sum;
     }
 
     private static long ceilDiv(long a, long b) {

@@ -1,5 +1,6 @@
 package io.meritstream.ingest;
 
+import io.meritstream.dsp.Kaiser;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -10,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * there; JTransforms and commons-math have FFTs but no resampler), and a polyphase FIR is short and fully testable.
  *
  * <p>Design: output sample {@code k} sits at input position {@code t = k·M/L}; it is {@code Σ x[i]·h(t − i)} with
- * {@code h(u) = 2ν·sinc(2ν·u)·kaiser(u / W)}, where {@code ν} is the cut-off in cycles per input sample. The pass band
+ * {@code h(u) = 2ν·Kaiser.sinc(2ν·u)·kaiser(u / W)}, where {@code ν} is the cut-off in cycles per input sample. The pass band
  * ends at 90 % of the lower of the two Nyquist frequencies, the stop band starts at that Nyquist frequency (so nothing
  * folds back into the output band), with {@value #STOP_BAND_DB} dB stop-band attenuation from Kaiser's formulas. Since
  * {@code t − i} takes only {@code L} fractional values, the taps are tabulated per phase {@code (k·M) mod L}; each
@@ -51,7 +52,7 @@ public final class PolyphaseFilter {
 
         int width = 2 * halfTaps + 1;
         this.taps = new double[up * width];
-        double i0Beta = besselI0(beta);
+        double i0Beta = Kaiser.besselI0(beta);
         for (int phase = 0; phase < up; phase++) {
             double fraction = (double) phase / up;
             double sum = 0;
@@ -60,8 +61,8 @@ public final class PolyphaseFilter {
                 double tap = 0;
                 if (Math.abs(u) <= halfWidth) {
                     double r = u / halfWidth;
-                    double window = besselI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
-                    tap = 2 * cutoff * sinc(2 * cutoff * u) * window;
+                    double window = Kaiser.besselI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
+                    tap = 2 * cutoff * Kaiser.sinc(2 * cutoff * u) * window;
                 }
                 taps[phase * width + j + halfTaps] = tap;
                 sum += tap;
@@ -148,29 +149,6 @@ public final class PolyphaseFilter {
             acc += input[(int) offset] * taps[row + j];
         }
         return acc;
-    }
-
-    private static double sinc(double x) {
-        if (x == 0) {
-            return 1;
-        }
-        double px = Math.PI * x;
-        return Math.sin(px) / px;
-    }
-
-    /** Modified Bessel function of the first kind, order 0, by its power series (converges fast for β ≤ 20). */
-    private static double besselI0(double x) {
-        double sum = 1;
-        double term = 1;
-        double quarterSquare = x * x / 4;
-        for (int k = 1; k < 200; k++) {
-            term *= quarterSquare / ((double) k * k);
-            sum += term;
-            if (term < sum * 1e-17) {
-                break;
-            }
-        }
-        return sum;
     }
 
     private static int gcd(int a, int b) {
