@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from merit.backbones.tiny import TinyBackbone
 from merit.config import BackboneConfig
+from merit.exact_gradients import exact_conv_gradients
 
 SAMPLE_RATE = 16000
 WIN = 400  # 25 ms, the conv front end's receptive field
@@ -265,7 +266,7 @@ class RunningMarker:
 
 def pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: PretrainConfig,
              log=print) -> Dict:
-    with RunningMarker(out):
+    with RunningMarker(out), exact_conv_gradients():
         return _pretrain(manifest, out, backbone_cfg, cfg, log)
 
 

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from merit.config import EMOTION_CLASSES, CascadeConfig, ModelConfig, config_from_dict, config_to_dict, named_config
+from merit.exact_gradients import exact_conv_gradients
 from merit.factory import build_model, load_checkpoint
 from merit.losses import class_weights_from_counts
 from merit.model import compute_losses
@@ -229,7 +230,7 @@ def train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str],
           base_config: Optional[ModelConfig] = None) -> str:
     """Runs (or resumes) one training run; returns the path of OUT/final.pt. `base_config` replaces the named tiny
     config of `run.model` (its sizes; the training fields are set from `run`)."""
-    with RunningMarker(out):
+    with RunningMarker(out), exact_conv_gradients():
         return _train(run, train_manifest, dev_manifest, out, log, base_config)
 
 
