@@ -48,11 +48,11 @@ HOP = 320  # 20 ms, its stride
 
 @dataclass
 class PretrainConfig:
-    steps: int = 400
+    steps: int = 800
     batch_size: int = 8
     crop_seconds: float = 2.0
-    lr: float = 5e-4
-    warmup_steps: int = 40
+    lr: float = 2e-3
+    warmup_steps: int = 80
     weight_decay: float = 0.01
     num_units: int = 64
     kmeans_utterances: int = 300
@@ -60,6 +60,11 @@ class PretrainConfig:
     mask_prob: float = 0.08
     mask_span: int = 10
     p_noisy: float = 0.5
+    # Weight of the cross-entropy on unmasked frames (HuBERT's 1 - alpha; the paper uses 0). Masked prediction alone
+    # stayed at chance (~ln 64 nats) for 800 steps of this tiny encoder at lr 5e-4 and 2e-3; predicting the visible
+    # frames' clean-speech units too (from noisy input half the time) brings that part from 4.2 to ~2.3 nats in 300
+    # steps: a denoising acoustic-unit signal the short budget can use.
+    unmasked_weight: float = 1.0
     seed: int = 0
     log_every: int = 10
     checkpoint_every: int = 50
@@ -311,6 +316,8 @@ def _pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: Pretra
             g["lr"] = lr_at(step, cfg)
         logits = model(wave, mask)
         loss = F.cross_entropy(logits[mask], target[mask])
+        if cfg.unmasked_weight > 0:
+            loss = loss + cfg.unmasked_weight * F.cross_entropy(logits[~mask], target[~mask])
         with torch.no_grad():
             acc = (logits[mask].argmax(-1) == target[mask]).float().mean().item()
         opt.zero_grad()

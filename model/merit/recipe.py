@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 PRESETS = {
-    # Sized for 2 shared cores and ~90 minutes: ~1.4 k train utterances x 2 noisy mixtures, 200 steps of 8 x 3 s
-    # crops per model (100 frozen-backbone + 100 fine-tuning), 720 test mixtures (120 per SNR x seen/unseen cell).
+    # Sized for 2 quiet cores and ~100 minutes: ~1.4 k train utterances x 2 noisy mixtures, 1000 steps of 8 x 3 s
+    # crops per model (500 frozen-backbone + 500 fine-tuning, ~1.2 s each), 720 test mixtures (120 per SNR x
+    # seen/unseen cell, ~7 min to evaluate per model).
     "full": {"per_class": 300, "dev_per_class": 15, "test_per_class": 30, "train_mixtures": 2,
-             "pretrain_steps": 300, "stage1": 100, "stage2": 100, "batch": 8},
+             "pretrain_steps": 800, "stage1": 500, "stage2": 500, "batch": 8},
     "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "train_mixtures": 1,
               "pretrain_steps": 4, "stage1": 2, "stage2": 2, "batch": 2},
 }

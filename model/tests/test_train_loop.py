@@ -149,6 +149,20 @@ def test_mfcc_targets_align_with_backbone_frames(n):
     assert mfcc_frames(MFCCFeatures(), torch.randn(n)).shape == (num_frames(n), 39)
 
 
+def test_pretrain_unmasked_weight_adds_the_visible_frames_cross_entropy(corpus, tmp_path):
+    # At initialisation every frame's cross-entropy is about ln(K), so weighting the visible frames by 1 doubles the
+    # first step's loss and weight 0 (HuBERT's masked-only loss) leaves it at ~ln(K).
+    first = {}
+    for w in (0.0, 1.0):
+        cfg = PretrainConfig(steps=1, batch_size=4, crop_seconds=0.5, num_units=8, kmeans_utterances=8,
+                             kmeans_iters=5, warmup_steps=1, unmasked_weight=w)
+        torch.manual_seed(0)
+        first[w] = pretrain(corpus, str(tmp_path / str(w)), BackboneConfig(**SMALL_BACKBONE), cfg,
+                            log=lambda s: None)["history"][0]["loss"]
+    assert first[0.0] == pytest.approx(np.log(8), rel=0.25)
+    assert first[1.0] / first[0.0] == pytest.approx(2.0, rel=0.2)
+
+
 def test_pretrain_resumes_and_its_backbone_loads_into_the_model(corpus, tmp_path):
     cfg = PretrainConfig(steps=4, batch_size=4, crop_seconds=0.5, num_units=8, kmeans_utterances=8,
                          kmeans_iters=5, warmup_steps=1, log_every=1, checkpoint_every=2)
