@@ -54,53 +54,55 @@ class SparseMerit(nn.Module):
         return ModelOutput(se.enhanced, logits, se, moe.gates)
 
 
-class NaiveMTL(nn.Module):
-    """Both heads on one shared learned weighted sum of the hidden states; no experts, no routing."""
+class _WeightedSumEncoder(nn.Module):
+    """Backbone + one learned weighted sum of its hidden states: the shared representation of the non-MoE models."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
         self.backbone = build_backbone(cfg.backbone)
         self.fuse = WeightedLayerSum(self.backbone.num_hidden_states, self.backbone.hidden_dim)
+
+    def encode(self, waveform: Tensor) -> Tensor:
+        _check_waveform(waveform)
+        return self.fuse(self.backbone(waveform))  # [B, T, D]
+
+
+class NaiveMTL(_WeightedSumEncoder):
+    """Both heads on one shared learned weighted sum of the hidden states; no experts, no routing."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
         self.se_head = SEHead(self.backbone.hidden_dim, cfg.se)
         self.ser_head = SERHead(self.backbone.hidden_dim, cfg.ser)
 
     def forward(self, waveform: Tensor) -> ModelOutput:
-        _check_waveform(waveform)
-        shared = self.fuse(self.backbone(waveform))  # [B, T, D]
+        shared = self.encode(waveform)
         se = self.se_head(shared, waveform)
         return ModelOutput(se.enhanced, self.ser_head(shared), se, None)
 
 
-class SEOnly(nn.Module):
+class SEOnly(_WeightedSumEncoder):
     """Single-task enhancement model (first stage of the SE-preprocessing cascade)."""
 
     def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.backbone = build_backbone(cfg.backbone)
-        self.fuse = WeightedLayerSum(self.backbone.num_hidden_states, self.backbone.hidden_dim)
+        super().__init__(cfg)
         self.se_head = SEHead(self.backbone.hidden_dim, cfg.se)
 
     def forward(self, waveform: Tensor) -> ModelOutput:
-        _check_waveform(waveform)
-        se = self.se_head(self.fuse(self.backbone(waveform)), waveform)
+        se = self.se_head(self.encode(waveform), waveform)
         return ModelOutput(se.enhanced, None, se, None)
 
 
-class SEROnly(nn.Module):
+class SEROnly(_WeightedSumEncoder):
     """Single-task emotion model (second stage of the cascade, or the SER-only baseline)."""
 
     def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.backbone = build_backbone(cfg.backbone)
-        self.fuse = WeightedLayerSum(self.backbone.num_hidden_states, self.backbone.hidden_dim)
+        super().__init__(cfg)
         self.ser_head = SERHead(self.backbone.hidden_dim, cfg.ser)
 
     def forward(self, waveform: Tensor) -> ModelOutput:
-        _check_waveform(waveform)
-        return ModelOutput(None, self.ser_head(self.fuse(self.backbone(waveform))), None, None)
+        return ModelOutput(None, self.ser_head(self.encode(waveform)), None, None)
 
 
 class SECascade(nn.Module):
