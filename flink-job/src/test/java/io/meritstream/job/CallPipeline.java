@@ -28,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sound.sampled.AudioFormat;
 import javax.sound.sampled.AudioInputStream;
@@ -242,10 +241,6 @@ final class CallPipeline {
                 CheckpointingOptions.CHECKPOINTS_DIRECTORY,
                 checkpointDir.toUri().toString());
         return flink;
-    }
-
-    static String freshSuffix() {
-        return UUID.randomUUID().toString().substring(0, 8);
     }
 
     static Path fixtureModel() throws Exception {

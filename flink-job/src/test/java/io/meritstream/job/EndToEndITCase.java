@@ -16,11 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -36,7 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  * negative-emotion alert inside the scripted angry segment.
  */
 class EndToEndITCase {
-    private static final int PARALLELISM = 2;
     private static final int HOP = 16_000; // the default windowing: 3 s windows, 1 s hop, early first window
 
     /**
@@ -54,37 +49,19 @@ class EndToEndITCase {
     private static final double ALERT_TOLERANCE_S = 3.0;
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(PARALLELISM)
-            .build());
-
-    private static EmbeddedKafkaBroker kafka;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafkaBroker.builder().defaultPartitions(2).start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    static final KafkaFlinkCluster CLUSTER = KafkaFlinkCluster.withSlots(2);
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
     void aShippedCallComesOutOnEveryTopic(@TempDir Path checkpoints) throws Exception {
+        EmbeddedKafkaBroker kafka = CLUSTER.kafka();
         CallPipeline.Call call = CallPipeline.loadCall("call-01");
-        String suffix = CallPipeline.freshSuffix();
+        String suffix = KafkaFlinkCluster.freshSuffix();
         Configuration options = CallPipeline.jobOptions(kafka, suffix);
         String session = "call-01-" + suffix;
         CallPipeline.produce(kafka, KafkaSettings.fromConfiguration(options).inputTopic(), session, call);
 
-        StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(CallPipeline.flinkOptions(checkpoints));
-        env.setParallelism(PARALLELISM);
+        StreamExecutionEnvironment env = CLUSTER.environment(CallPipeline.flinkOptions(checkpoints));
         // As in production: the exactly-once sinks commit on checkpoints (and on the final one at the end of input).
         env.enableCheckpointing(1_000);
         long started = System.nanoTime();

@@ -26,13 +26,9 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -46,31 +42,13 @@ import org.junit.jupiter.api.io.TempDir;
  * (topic, record identity), nothing lost, nothing twice.
  */
 class ExactlyOnceFailureITCase {
-    private static final int PARALLELISM = 2;
     private static final double SECONDS_OF_CALL = 20;
     private static final long CHECKPOINT_INTERVAL_MS = 500;
     /** Window results to pass before the failure may strike (of 2 × 21 in all), so it is mid-stream. */
     private static final int FAIL_AFTER_RESULTS = 12;
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(PARALLELISM)
-            .build());
-
-    private static EmbeddedKafkaBroker kafka;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafkaBroker.builder().defaultPartitions(2).start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    static final KafkaFlinkCluster CLUSTER = KafkaFlinkCluster.withSlots(2);
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
@@ -115,7 +93,8 @@ class ExactlyOnceFailureITCase {
 
     /** Runs the job on fresh topics and returns the identities of everything committed on the output topics. */
     private static List<String> run(CallPipeline.Call call, String name, Path checkpoints) throws Exception {
-        String suffix = name + "-" + CallPipeline.freshSuffix();
+        EmbeddedKafkaBroker kafka = CLUSTER.kafka();
+        String suffix = name + "-" + KafkaFlinkCluster.freshSuffix();
         Configuration options = CallPipeline.jobOptions(kafka, suffix);
         CallPipeline.produce(kafka, KafkaSettings.fromConfiguration(options).inputTopic(), "call-01", call);
 
@@ -123,8 +102,7 @@ class ExactlyOnceFailureITCase {
         flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 1);
         flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
-        env.setParallelism(PARALLELISM);
+        StreamExecutionEnvironment env = CLUSTER.environment(flink);
         env.enableCheckpointing(CHECKPOINT_INTERVAL_MS);
 
         // The production stages and sinks, with two test operators between them: a pacer behind the source, so the

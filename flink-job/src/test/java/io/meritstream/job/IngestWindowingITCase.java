@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -32,9 +31,7 @@ import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -44,8 +41,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -57,38 +52,21 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * in the dead-letter topic with their reasons and bytes.
  */
 class IngestWindowingITCase {
-    private static final int PARALLELISM = 2;
     private static final int WINDOW = 16_000; // 1 s
     private static final int HOP = 8_000; // 0.5 s
     private static final long MAX_FRAME_MS = 500;
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(PARALLELISM)
-            .build());
-
-    private static EmbeddedKafkaBroker kafka;
+    static final KafkaFlinkCluster CLUSTER = KafkaFlinkCluster.withSlots(2);
 
     private static final SingleObjectCodec<AudioFrame> FRAMES = SingleObjectCodec.of(AudioFrame.class);
     private static final SingleObjectCodec<DeadLetter> DEAD_LETTERS = SingleObjectCodec.of(DeadLetter.class);
 
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafkaBroker.builder().defaultPartitions(2).start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
-
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // a job that never finishes fails here instead of hanging the build
     void framesBecomeWindowsAndBadRecordsBecomeDeadLetters() throws Exception {
-        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        EmbeddedKafkaBroker kafka = CLUSTER.kafka();
+        String suffix = KafkaFlinkCluster.freshSuffix();
         String input = "audio-frames-" + suffix;
         String dlq = "audio-dlq-" + suffix;
         kafka.createTopics(2, input, dlq);
@@ -147,8 +125,7 @@ class IngestWindowingITCase {
         // No Kryo anywhere in the graph: records, dead letters (Avro) and windows must have real serializers.
         Configuration flink = new Configuration();
         flink.set(PipelineOptions.GENERIC_TYPES, false);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
-        env.setParallelism(PARALLELISM);
+        StreamExecutionEnvironment env = CLUSTER.environment(flink);
         new MeritStreamJob(
                         KafkaConnectors.audioFrameSource(settings)
                                 .setBounded(OffsetsInitializer.latest())
@@ -258,7 +235,7 @@ class IngestWindowingITCase {
     }
 
     private Map<String, DeadLetter> readDeadLetters(String topic, int expected) {
-        Properties props = kafka.clientProperties();
+        Properties props = CLUSTER.kafka().clientProperties();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "dlq-reader-" + topic);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Map<String, DeadLetter> letters = new HashMap<>();
@@ -393,7 +370,7 @@ class IngestWindowingITCase {
     }
 
     private static KafkaProducer<byte[], byte[]> producer() {
-        Properties props = kafka.clientProperties();
+        Properties props = CLUSTER.kafka().clientProperties();
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meritstream.avro.AudioEncoding;
 import io.meritstream.avro.AudioFrame;
+import io.meritstream.job.KafkaFlinkCluster;
 import io.meritstream.job.MeritStreamJob;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import io.meritstream.schemas.SingleObjectCodec;
@@ -25,22 +26,17 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -62,25 +58,7 @@ class ExportedMetricsITCase {
     private static final String[] OUTPUTS = {"enhanced-audio", "emotion-events", "emotion-trends", "emotion-alerts"};
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(2)
-            .setConfiguration(reporterConfiguration())
-            .build());
-
-    private static EmbeddedKafkaBroker kafka;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafkaBroker.builder().defaultPartitions(2).start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    static final KafkaFlinkCluster CLUSTER = KafkaFlinkCluster.withSlots(2, reporterConfiguration());
 
     /** The same reporter settings as deploy/local's config.yaml, on a port of our own. */
     private static Configuration reporterConfiguration() {
@@ -98,7 +76,8 @@ class ExportedMetricsITCase {
         // A parser that finds nothing would make this test pass vacuously.
         assertThat(queried).as("flink_* names in dashboards/ and rules").hasSizeGreaterThan(15);
 
-        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        EmbeddedKafkaBroker kafka = CLUSTER.kafka();
+        String suffix = KafkaFlinkCluster.freshSuffix();
         String input = "audio-frames-" + suffix;
         String dlq = "audio-dlq-" + suffix;
         kafka.createTopics(2, input, dlq);
@@ -126,8 +105,7 @@ class ExportedMetricsITCase {
         // Checkpoints feed the checkpoint panels and commit the exactly-once sinks.
         options.put("execution.checkpointing.interval", "1s");
         Configuration conf = Configuration.fromMap(options);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(2);
+        StreamExecutionEnvironment env = CLUSTER.environment(conf);
         MeritStreamJob.fromConfiguration(conf).build(env);
         JobClient client = env.executeAsync(MeritStreamJob.JOB_NAME);
         try {
@@ -272,7 +250,7 @@ class ExportedMetricsITCase {
     }
 
     private static KafkaProducer<byte[], byte[]> producer() {
-        Properties props = kafka.clientProperties();
+        Properties props = CLUSTER.kafka().clientProperties();
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return new KafkaProducer<>(props);
