@@ -7,25 +7,13 @@ import java.util.Objects;
  * A validated input frame, decoded to float samples in [-1, 1] at 16 kHz mono. The output of ingest and the input of
  * the per-session windower. Public fields and a no-arg constructor make it a Flink POJO (no Kryo).
  */
-public class DecodedFrame {
+public class DecodedFrame extends ChannelFrame {
     /** The model's sample rate; every decoded frame is at this rate. */
     public static final int SAMPLE_RATE = 16_000;
 
-    public String sessionId;
-    public String channel;
-    /** Frame number within (sessionId, channel), from 0. */
-    public long seq;
-    /** Capture time of the first sample, epoch ms, as sent by the producer. */
-    public long timestampMs;
-    /** Samples at 16 kHz; may be empty on an end-of-stream frame. */
-    public float[] samples;
-
-    public boolean endOfStream;
-    /** Wall-clock time the frame was read from Kafka, epoch ms; the start of end-to-end latency. */
-    public long arrivalMs;
-
     public DecodedFrame() {}
 
+    /** {@code samples} at {@link #SAMPLE_RATE}. */
     public DecodedFrame(
             String sessionId,
             String channel,
@@ -34,18 +22,12 @@ public class DecodedFrame {
             float[] samples,
             boolean endOfStream,
             long arrivalMs) {
-        this.sessionId = sessionId;
-        this.channel = channel;
-        this.seq = seq;
-        this.timestampMs = timestampMs;
-        this.samples = samples;
-        this.endOfStream = endOfStream;
-        this.arrivalMs = arrivalMs;
+        super(sessionId, channel, seq, timestampMs, samples, endOfStream, arrivalMs);
     }
 
     /** The key of the per-channel stream: sessionId and channel. */
     public String streamKey() {
-        return sessionId + "/" + channel;
+        return streamKeyOf(this);
     }
 
     @Override
@@ -69,7 +51,7 @@ public class DecodedFrame {
 
     @Override
     public String toString() {
-        return "DecodedFrame{" + streamKey() + " seq=" + seq + " samples=" + (samples == null ? 0 : samples.length)
-                + (endOfStream ? " EOS" : "") + "}";
+        return "DecodedFrame{" + streamKey() + " seq=" + seq + " samples=" + sampleCount() + (endOfStream ? " EOS" : "")
+                + "}";
     }
 }
