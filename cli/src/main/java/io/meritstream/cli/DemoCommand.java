@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -235,11 +234,7 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                 }
                 JobStatus status = running.status();
                 if (status.isGloballyTerminalState()) {
-                    Optional<Throwable> why = running.failure();
-                    throw new CliException(
-                            "the job stopped (" + status + ")"
-                                    + why.map(t -> ": " + Logging.describe(t)).orElse(""),
-                            why.orElse(null));
+                    throw RunCommand.jobStopped(status, running);
                 }
                 if (view.allFinished()) {
                     finished = true;

@@ -125,11 +125,7 @@ public final class RunCommand implements Callable<Integer> {
                     last = status;
                 }
                 if (status.isGloballyTerminalState()) {
-                    Optional<Throwable> why = running.failure();
-                    throw new CliException(
-                            "the job stopped (" + status + ")"
-                                    + why.map(t -> ": " + Logging.describe(t)).orElse(""),
-                            why.orElse(null));
+                    throw jobStopped(status, running);
                 }
                 try {
                     Thread.sleep(1000);
@@ -149,5 +145,14 @@ public final class RunCommand implements Callable<Integer> {
             Shutdown.unregister();
         }
         return 130;
+    }
+
+    /** The error for a job that reached a terminal status: the status, and the failure that stopped it if any. */
+    static CliException jobStopped(JobStatus status, RunningJob running) throws Exception {
+        Optional<Throwable> why = running.failure();
+        return new CliException(
+                "the job stopped (" + status + ")"
+                        + why.map(t -> ": " + Logging.describe(t)).orElse(""),
+                why.orElse(null));
     }
 }
