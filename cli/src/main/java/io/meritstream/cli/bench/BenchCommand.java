@@ -123,7 +123,19 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
         Path dir = workDir != null ? workDir : Files.createTempDirectory("merit-bench");
         PrintWriter err = spec.commandLine().getErr();
         BenchRunner.Options options = new BenchRunner.Options(
-                model, n, quick, batchSizes, channels, parallelism, batchMax, skipPipeline, skipPython, delivery, dir);
+                model,
+                n,
+                quick,
+                batchSizes,
+                channels,
+                parallelism,
+                batchMax,
+                skipPipeline,
+                skipPython,
+                delivery,
+                dir,
+                null, // timings and MatMul sizes as --quick says
+                null);
         ObjectNode report = new BenchRunner(options, err).run();
         PrintWriter stdout = spec.commandLine().getOut();
         stdout.print(table(report));

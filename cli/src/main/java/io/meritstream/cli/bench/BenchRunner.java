@@ -42,7 +42,10 @@ public final class BenchRunner {
 
     static final int TARGET_CHANNELS = 50;
 
-    /** Everything the command line decides. */
+    /**
+     * Everything the command line decides. {@code timingOverride} and {@code matmulSizes} are for tests: null (as the
+     * command line passes them) lets the timings and the MatMul sizes follow {@code quick}.
+     */
     public record Options(
             Path model,
             int threads,
@@ -56,36 +59,7 @@ public final class BenchRunner {
             String delivery,
             Path workDir,
             Timing.Budget timingOverride,
-            int[] matmulSizes) {
-        /** The command line's options: timings and MatMul sizes follow {@code quick}. */
-        public Options(
-                Path model,
-                int threads,
-                boolean quick,
-                int[] batchSizes,
-                int[] channels,
-                int parallelism,
-                Integer batchMax,
-                boolean skipPipeline,
-                boolean skipPython,
-                String delivery,
-                Path workDir) {
-            this(
-                    model,
-                    threads,
-                    quick,
-                    batchSizes,
-                    channels,
-                    parallelism,
-                    batchMax,
-                    skipPipeline,
-                    skipPython,
-                    delivery,
-                    workDir,
-                    null,
-                    null);
-        }
-    }
+            int[] matmulSizes) {}
 
     private final Options options;
     private final PrintWriter progress;
