@@ -17,6 +17,7 @@ bootstrap (items resampled together for both models) of the F1-macro and SSNR di
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -465,9 +466,13 @@ def _card_data(data):
     return data
 
 
-def export_with_metrics(ckpts: List[str], results_path: str, out: str) -> List[str]:
+def export_with_metrics(ckpts: List[str], results_path: str, out: str, name: Optional[str] = None) -> List[str]:
+    """`name` (one checkpoint only) exports under another name than the run's, e.g. a longer run of Sparse MERIT as
+    the job's default `merit-sparse`; its test metrics are still looked up under the run's own name."""
     from merit.export import export_model
 
+    if name and len(ckpts) != 1:
+        raise ValueError(f"--name renames one exported model; got {len(ckpts)} checkpoints")
     with open(results_path) as f:
         results = json.load(f)
     written = []
@@ -477,6 +482,9 @@ def export_with_metrics(ckpts: List[str], results_path: str, out: str) -> List[s
         card_metrics = {"test": test, "dev": (metrics or {}).get("dev") if isinstance(metrics, dict) else None}
         if test is None:
             raise ValueError(f"{results_path} has no test results for {cfg.name}")
+        if name:
+            card_metrics["run"] = cfg.name
+            cfg = dataclasses.replace(cfg, name=name)
         onnx_path, card_path = export_model(model, cfg, out, _card_data(data), card_metrics)
         size = os.path.getsize(onnx_path)
         print(json.dumps({"onnx": onnx_path, "card": card_path, "bytes": size}), flush=True)
@@ -492,7 +500,8 @@ def main(argv=None) -> int:
     mode.add_argument("--export", nargs="+", help="checkpoints to export with their test metrics")
     ap.add_argument("--manifest", help="test JSONL manifest (with --checkpoint)")
     ap.add_argument("--limit", type=int, help="evaluate only the first N items")
-    ap.add_argument("--name", help="report the checkpoint under this name (default: its config name)")
+    ap.add_argument("--name", help="report (--checkpoint) or export (--export, one checkpoint) the model under this "
+                                   "name (default: its config name)")
     ap.add_argument("--reference", default="merit-sparse")
     ap.add_argument("--ablation", nargs=2, metavar=("PRETRAINED", "RANDOM"),
                     help="two model names reported as the pretraining ablation")
@@ -517,7 +526,7 @@ def main(argv=None) -> int:
     else:
         if not a.results:
             ap.error("--export needs --results")
-        written = export_with_metrics(a.export, a.results, a.out)
+        written = export_with_metrics(a.export, a.results, a.out, a.name)
         if a.done:
             with open(a.done, "w") as f:
                 f.write("\n".join(written) + "\n")

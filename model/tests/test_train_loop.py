@@ -9,7 +9,7 @@ import torch
 
 from merit.backbones.tiny import TinyBackbone, num_frames
 from merit.config import BackboneConfig, MoEConfig, ModelConfig, SEHeadConfig, SERHeadConfig
-from merit.evaluate import evaluate_checkpoint, report
+from merit.evaluate import evaluate_checkpoint, export_with_metrics, report
 from merit.factory import load_checkpoint
 from merit.pretrain import (
     MFCCFeatures,
@@ -213,3 +213,12 @@ def test_evaluation_report_and_cascade(corpus, tmp_path):
     assert set(summary["significance_vs_reference"]) == {"se-preproc"}
     for f in ("results.json", "results.md", "f1_by_snr.png", "ssnr_by_snr.png", "expert_utilisation.png"):
         assert (tmp_path / "eval" / f).stat().st_size > 0, f
+    # A run exported under another name (a longer run shipped as the default) keeps its own run's test metrics.
+    onnx_path, = export_with_metrics([merit], str(tmp_path / "eval" / "results.json"), str(tmp_path / "models"),
+                                     name="shipped")
+    assert os.path.basename(onnx_path) == "shipped.onnx"
+    card = json.loads((tmp_path / "models" / "shipped.json").read_text())
+    assert card["name"] == "shipped" and card["metrics"]["run"] == "merit-sparse"
+    assert card["metrics"]["test"]["ser"] == summary["models"]["merit-sparse"]["ser"]
+    with pytest.raises(ValueError, match="one exported model"):
+        export_with_metrics([merit, cascade], str(tmp_path / "eval" / "results.json"), str(tmp_path / "x"), name="y")
