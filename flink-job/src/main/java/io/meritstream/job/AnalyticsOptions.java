@@ -69,8 +69,8 @@ public final class AnalyticsOptions {
                     "analytics.vad.energy-threshold-db")
             .doubleType()
             .defaultValue(-45.0)
-            .withDescription("A frame can be speech only if its RMS level, in dB relative to full scale, is at least"
-                    + " this. Allowed: -120 to 0.");
+            .withDescription("A frame can be speech only if its RMS level in the 300-3400 Hz speech band, in dB"
+                    + " relative to full scale, is at least this (the band keeps mains hum out). Allowed: -120 to 0.");
 
     public static final ConfigOption<Double> VAD_MAX_SPECTRAL_FLATNESS = ConfigOptions.key(
                     "analytics.vad.max-spectral-flatness")

@@ -28,6 +28,34 @@ class SpeechActivityTest {
     }
 
     @Test
+    void mainsHumIsNotSpeechAlthoughItIsTonalAndLoudOverTheWholeBand() {
+        // 60 Hz with odd harmonics up to 900 Hz falling as 1/k (the corpus's hum generator), at -35 dBFS: loud enough
+        // for a whole-band energy test and as tonal as voiced speech, but its speech-band (300-3400 Hz) level is low.
+        float[] hum = new float[WINDOW];
+        for (int k = 1; k <= 15; k += 2) {
+            float[] harmonic = TestSignals.sine(WINDOW, 60.0 * k, 1.0 / k);
+            for (int n = 0; n < WINDOW; n++) {
+                hum[n] += harmonic[n];
+            }
+        }
+        double gain = Math.pow(10, (-35 - TestSignals.rmsDb(hum)) / 20);
+        for (int n = 0; n < WINDOW; n++) {
+            hum[n] *= (float) gain;
+        }
+        assertThat(TestSignals.rmsDb(hum)).isCloseTo(-35, within(0.1));
+        assertThat(vad.spectralFlatness(hum, 0)).isLessThan(0.1);
+        assertThat(vad.speechRatio(hum, 0, WINDOW)).isZero();
+    }
+
+    @Test
+    void bandLevelReadsLikeTheRmsLevelOfAnInBandTone() {
+        float[] tone = TestSignals.sine(WINDOW, 1000, 0.1); // RMS 0.1 / sqrt(2) = -23.0 dBFS
+        assertThat(vad.bandLevelDb(tone, 0)).isCloseTo(TestSignals.rmsDb(tone), within(0.5));
+        float[] low = TestSignals.sine(WINDOW, 60, 0.1);
+        assertThat(vad.bandLevelDb(low, 0)).isLessThan(TestSignals.rmsDb(low) - 30);
+    }
+
+    @Test
     void voicedSignalBelowTheEnergyThresholdIsNotSpeech() {
         float[] quiet = TestSignals.voiced(WINDOW, 0.001, 3);
         assertThat(TestSignals.rmsDb(quiet)).isLessThan(-45);
