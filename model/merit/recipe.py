@@ -7,8 +7,8 @@ Every stage is a subprocess (`merit.data.corpus`, `merit.pretrain`, `merit.train
 under WORK/logs/ and an output file that marks it done; rerunning the command skips finished stages and resumes
 interrupted training from its last checkpoint. Up to --jobs stages run at once (2: this machine has 2 cores), started
 in priority order as their inputs appear: Sparse MERIT first, then its longer run (the job's default model), the
-cascade halves, naive MTL, dense MoE; the randomly initialised Sparse MERIT (the pretraining ablation) fills the second slot while the
-backbone pretrains. Outputs: MODELS/{merit-sparse,mtl-naive,se-preproc,merit-dense}.{onnx,json} (cards with test
+cascade halves, naive MTL, dense MoE; the randomly initialised Sparse MERIT (the pretraining ablation) fills the second
+slot while the backbone pretrains. Outputs: MODELS/{merit-sparse,mtl-naive,se-preproc,merit-dense}.{onnx,json} (cards with test
 metrics) and MODELS/eval/ (results.json, results.md, plots).
 
 --preset smoke runs the same graph on a tiny corpus with a few steps (minutes): the end-to-end check.
@@ -25,21 +25,15 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 PRESETS = {
-    # Sized for 2 quiet cores and ~100 minutes: ~1.4 k train utterances x 2 noisy mixtures, 1000 steps of 8 x 3 s
-    # crops per model (500 frozen-backbone + 500 fine-tuning, ~1.2 s each), 720 test mixtures (120 per SNR x
-    # seen/unseen cell, ~7 min to evaluate per model).
+    # Sized for 2 quiet cores and ~95 minutes: ~1.4 k train utterances x 2 noisy mixtures, 1000 steps of 8 x 3 s
+    # crops per compared model (500 frozen-backbone + 500 fine-tuning, ~1.2 s each) and 2000 for the default, 720 test
+    # mixtures (120 per SNR x seen/unseen cell, ~1 min to evaluate per model).
     "full": {"per_class": 300, "dev_per_class": 15, "test_per_class": 30, "train_mixtures": 2,
              "pretrain_steps": 800, "stage1": 500, "stage2": 500, "default_stage2": 1500, "batch": 8},
     "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "train_mixtures": 1,
               "pretrain_steps": 4, "stage1": 2, "stage2": 2, "default_stage2": 3, "batch": 2},
 }
 
-# name -> (train --model, exported?) ; the order is the scheduling priority.
-MODELS = {
-    "merit-sparse": "sparse_merit",
-    "mtl-naive": "naive_mtl",
-    "merit-dense": "dense_moe",
-}
 COMPARED = ("merit-sparse", "mtl-naive", "se-preproc", "merit-dense")  # same data and budget
 # The job's default is Sparse MERIT with a longer fine-tuning stage ("default_stage2" steps), exported as merit-sparse;
 # the equal-budget merit-sparse run stays in the comparison only.
@@ -67,10 +61,9 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
     ev = os.path.join(work, "eval")
     train_m, dev_m, test_m = (os.path.join(c, f"{s}.jsonl") for s in ("train", "dev", "test"))
     backbone = os.path.join(work, "pretrain", "backbone.pt")
-    budget = ["--stage1-steps", str(p["stage1"]), "--stage2-steps", str(p["stage2"]), "--batch-size", str(p["batch"]),
-              "--seed", str(train_seed)]
-
-    def train(name: str, model: str, deps: List[str], *extra: str) -> Task:
+    def train(name: str, model: str, deps: List[str], *extra: str, stage2: int = p["stage2"]) -> Task:
+        budget = ["--stage1-steps", str(p["stage1"]), "--stage2-steps", str(stage2), "--batch-size", str(p["batch"]),
+                  "--seed", str(train_seed)]
         return Task(f"train-{name}", py("merit.train", "--model", model, "--name", name, "--train", train_m,
                                          "--dev", dev_m, "--out", os.path.join(runs, name), *budget, *extra),
                     os.path.join(runs, name, "final.pt"), deps)
@@ -91,7 +84,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                             "--steps", str(p["pretrain_steps"]), "--seed", str(train_seed)), backbone, ["corpus"]),
         train("merit-sparse", "sparse_merit", ["pretrain"], *init),
         evaluate("merit-sparse", "train-merit-sparse"),
-        train(DEFAULT, "sparse_merit", ["pretrain"], *init, "--stage2-steps", str(p["default_stage2"])),
+        train(DEFAULT, "sparse_merit", ["pretrain"], *init, stage2=p["default_stage2"]),
         evaluate(DEFAULT, f"train-{DEFAULT}"),
         train("se-preproc-se", "se_only", ["pretrain"], *init),
         train("se-preproc-ser", "ser_only", ["train-se-preproc-se"], *init,
@@ -108,11 +101,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         # The pretraining ablation: the same model, data and frozen-backbone budget (stage 1) from a randomly
         # initialised backbone, against the pretrained run's own stage-1 snapshot. It needs no pretraining, so it
         # runs beside it.
-        Task(f"train-{ABLATION}", py("merit.train", "--model", "sparse_merit", "--name", ABLATION, "--train", train_m,
-                                     "--dev", dev_m, "--out", os.path.join(runs, ABLATION), "--stage1-steps",
-                                     str(p["stage1"]), "--stage2-steps", "0", "--batch-size", str(p["batch"]),
-                                     "--seed", str(train_seed)),
-             os.path.join(runs, ABLATION, "final.pt"), ["corpus"]),
+        train(ABLATION, "sparse_merit", ["corpus"], stage2=0),
         evaluate(ABLATION, f"train-{ABLATION}"),
         evaluate(ABLATION_REF, "train-merit-sparse", "stage1.pt"),
     ]
