@@ -15,8 +15,8 @@ import io.meritstream.dsp.Fft;
  * <p>Holds scratch buffers: one instance per operator instance, not thread-safe.
  */
 public final class SpeechActivity {
-    static final double BAND_LOW_HZ = 300;
-    static final double BAND_HIGH_HZ = 3400;
+    private static final double BAND_LOW_HZ = 300;
+    private static final double BAND_HIGH_HZ = 3400;
 
     private final int frameSamples;
     private final double energyThreshold; // mean square, linear
