@@ -1,0 +1,42 @@
+"""The recipe's stage graph (what `merit.recipe` would run), checked without running it."""
+import pytest
+
+from merit.recipe import COMPARED, DEFAULT, PRESETS, build_tasks
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_stage_depends_on_stages_that_exist_and_the_graph_has_no_cycle(preset):
+    tasks = {t.name: t for t in build_tasks("/w", "/m", PRESETS[preset], seed=1)}
+    assert all(d in tasks for t in tasks.values() for d in t.deps)
+    done = set()
+    while len(done) < len(tasks):  # a topological order exists
+        ready = [n for n, t in tasks.items() if n not in done and set(t.deps) <= done]
+        assert ready, f"cycle among {sorted(set(tasks) - done)}"
+        done.update(ready)
+
+
+def _arg(cmd, flag):
+    return cmd[cmd.index(flag) + 1]
+
+
+def test_compared_models_share_one_budget_and_the_default_fine_tunes_longer():
+    p = PRESETS["full"]
+    tasks = {t.name: t for t in build_tasks("/w", "/m", p, seed=1)}
+    for name in ("merit-sparse", "mtl-naive", "merit-dense", "se-preproc-se", "se-preproc-ser"):
+        cmd = tasks[f"train-{name}"].cmd
+        assert (_arg(cmd, "--stage1-steps"), _arg(cmd, "--stage2-steps")) == (str(p["stage1"]), str(p["stage2"]))
+    default = tasks[f"train-{DEFAULT}"].cmd
+    assert default.count("--stage2-steps") == 1 and _arg(default, "--stage2-steps") == str(p["default_stage2"])
+    assert _arg(tasks["train-merit-sparse-random"].cmd, "--stage2-steps") == "0"
+
+
+def test_report_covers_every_evaluation_and_the_exports_are_the_four_committed_models():
+    tasks = {t.name: t for t in build_tasks("/w", "/m", PRESETS["full"], seed=1)}
+    evals = {n for n in tasks if n.startswith("eval-")}
+    assert set(tasks["report"].deps) == evals
+    reported = {p.rsplit("/", 1)[-1][:-len(".json")] for p in tasks["report"].cmd if p.startswith("/w/eval/")}
+    assert reported == {n[len("eval-"):] for n in evals} and set(COMPARED) <= reported
+    exported = [p.split("/")[-2] for p in tasks["export"].cmd if p.endswith("final.pt")]
+    default = tasks["export-default"].cmd
+    assert _arg(default, "--name") == "merit-sparse" and f"/w/runs/{DEFAULT}/final.pt" in default
+    assert sorted(exported + ["merit-sparse"]) == sorted(COMPARED)
