@@ -24,8 +24,18 @@ ESPEAK_AMPLITUDE = 50
 FLITE_GAIN_DB = -6.0  # flite's voices run ≈ 6 dB hotter than espeak-ng at -a 50
 
 
+# espeak-ng opens an audio device at start even with --stdout (pcaudiolib -> PulseAudio client). When libpulse finds no
+# runtime folder of its own (a fresh HOME without XDG_RUNTIME_DIR, or its /tmp/pulse-* target gone after a reboot) it
+# names a new /tmp/pulse-XXXXXXXXXXXX with rand(), 12 draws per try and one more try per such folder already in /tmp.
+# That shifts the unseeded rand() stream espeak-ng draws the breath noise of breathy variants (f3, ...) from, so the
+# first utterance synthesised on such a machine came out different (call-01's agent). A server address that does not
+# exist makes libpulse connect nowhere and draw nothing: the output then depends on the arguments only. Nothing here
+# plays audio, so no engine needs a sound server.
+NO_SOUND_SERVER = {"PULSE_SERVER": "unix:/nonexistent/pulse/native"}
+
+
 def _run(cmd: list[str], stdin: bytes | None = None) -> bytes:
-    r = subprocess.run(cmd, input=stdin, capture_output=True)
+    r = subprocess.run(cmd, input=stdin, capture_output=True, env={**os.environ, **NO_SOUND_SERVER})
     if r.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({r.returncode}): {r.stderr.decode(errors='replace')[:400]}")
     return r.stdout
@@ -65,7 +75,8 @@ def sox_level_tilt(wav: bytes, level_db: float, tilt_db: float) -> np.ndarray:
     if tilt_db != 0.0:
         effects += ["treble", f"{tilt_db:.3f}", "2000"]
     effects += ["gain", f"{level_db:.3f}"]
-    out = _run(["sox", "-t", "wav", "-", "-t", "wav", "-e", "floating-point", "-b", "32", "-", *effects], wav)
+    # -D: never dither (float out has more bits than the engines' 16, so sox adds none anyway; said, not assumed)
+    out = _run(["sox", "-D", "-t", "wav", "-", "-t", "wav", "-e", "floating-point", "-b", "32", "-", *effects], wav)
     x, sr = sf.read(io.BytesIO(out), dtype="float32")
     assert sr == SAMPLE_RATE
     return x
