@@ -27,13 +27,14 @@ def small_babble_pool():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, small_babble_pool):
     out = str(tmp_path_factory.mktemp("corpus"))
-    summary = corpus.generate(out, seed=11, per_class=PER_CLASS, workers=2, progress=False)
+    summary = corpus.generate(out, seed=11, per_class=PER_CLASS, workers=2, progress=False, human_limit=2)
     return out, summary
 
 
 def test_manifests_are_well_formed_with_relative_paths(tiny):
     out, summary = tiny
-    for split, n_utt, n_mix in (("train", 4, 4), ("dev", 4, 4), ("test", 4, 24)):
+    for split, n_utt, n_mix in (("train", 6, 6), ("dev", 4, 4), ("test", 4, 24), ("test-engine", 4, 20),
+                                ("human", 2, 4)):
         path = os.path.join(out, f"{split}.jsonl")
         raw = [json.loads(line) for line in open(path)]
         assert len(raw) == n_mix and summary["mixtures"][split] == n_mix
@@ -45,7 +46,9 @@ def test_manifests_are_well_formed_with_relative_paths(tiny):
             for k in ("noisy", "clean"):
                 info = sf.info(os.path.join(out, r[k]))
                 assert info.samplerate == 16000 and info.channels == 1 and info.subtype == "PCM_16"
-        assert sorted(r["emotion"] for r in raw if r["noisy"].endswith("_m0.wav")) == sorted(audio.EMOTIONS)
+        tts = [r for r in raw if r["noisy"].endswith("_m0.wav") and r["speaker"] != "human:asterisk"]
+        assert sorted(r["emotion"] for r in tts) == (sorted(audio.EMOTIONS) if split != "human" else [])
+        assert all(r["emotion"] == "neutral" for r in raw if r["speaker"] == "human:asterisk")
     assert os.path.isfile(os.path.join(out, "corpus.json"))
     assert summary["utterances_per_s"] > 0
 
@@ -53,13 +56,17 @@ def test_manifests_are_well_formed_with_relative_paths(tiny):
 def test_pairs_have_the_stated_snr_and_the_noise_that_was_asked(tiny):
     out, _ = tiny
     errors = []
-    for split in ("train", "dev", "test"):
+    for split in ("train", "dev", "test", "test-engine", "human"):
         for r in mix.read_manifest(os.path.join(out, f"{split}.jsonl")):
             c, y = audio.read_wav(r["clean"]), audio.read_wav(r["noisy"])
             assert c.size == y.size and audio.rms_db(c) > -50
+            if r["noise"] == mix.CLEAN_NOISE:
+                assert r["snr_db"] == mix.CLEAN_SNR_DB and np.array_equal(c, y)
+                continue
             errors.append(abs(mix.measure_snr(c, y) - r["snr_db"]))
-            assert r["noise_seen"] == (r["noise"] in corpus.SEEN_NOISE)
-            if split != "test":
+            assert r["noise_seen"] == (r["noise"] in corpus.seen_noise())
+            assert r["noise"] in corpus.seen_noise() + corpus.unseen_noise()
+            if split not in ("test", "test-engine"):
                 assert r["noise_seen"]
     assert max(errors) < 0.5
 
@@ -75,8 +82,9 @@ def test_test_split_has_each_snr_with_seen_and_unseen_noise(tiny):
 def test_generation_is_deterministic_whatever_the_worker_count(tiny, tmp_path):
     out, _ = tiny
     again = str(tmp_path / "again")
-    corpus.generate(again, seed=11, per_class={"train": 1, "dev": 1, "test": 1}, workers=1, progress=False)
-    for split in ("train", "dev", "test"):
+    corpus.generate(again, seed=11, per_class={"train": 1, "dev": 1, "test": 1}, workers=1, progress=False,
+                    human_limit=2)
+    for split in ("train", "dev", "test", "test-engine", "human"):
         a = open(os.path.join(out, f"{split}.jsonl")).read()
         b = open(os.path.join(again, f"{split}.jsonl")).read()
         assert a == b
@@ -89,7 +97,7 @@ def test_generation_is_deterministic_whatever_the_worker_count(tiny, tmp_path):
 
 def test_cli_runs_and_reports_speed(tmp_path, capsys):
     rc = corpus.main(["--out", str(tmp_path / "c"), "--seed", "2", "--per-class", "1", "--dev-per-class", "0",
-                      "--test-per-class", "0", "--quiet", "--workers", "1"])
+                      "--test-per-class", "0", "--no-human", "--quiet", "--workers", "1"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "utt/s" in out and "4 utterances" in out

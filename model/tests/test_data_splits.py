@@ -38,21 +38,35 @@ def test_plan_uses_only_each_splits_speakers_and_texts():
     for split in voices.SPLITS:
         spk = {s.id for s in voices.speakers(split)}
         txt = set(sentences.texts(split))
-        js = [j for j in jobs if j["split"] == split]
+        js = [j for j in jobs if j["split"] == split and j["speaker"] != "human:asterisk"]
         assert js and all(j["speaker"] in spk and j["text"] in txt for j in js)
         counts = {e: sum(j["emotion"] == e for j in js) for e in ("angry", "sad", "happy", "neutral")}
         assert len(set(counts.values())) == 1          # balanced classes
     train_spk = {j["speaker"] for j in jobs if j["split"] == "train"}
     test_spk = {j["speaker"] for j in jobs if j["split"] == "test"}
     assert not {voices.timbre(s) for s in train_spk} & {voices.timbre(s) for s in test_spk}
-    assert any(s.startswith("flite:") for s in train_spk)
+    # flite is the unseen engine: never in train, dev or test; the test-engine split has only flite voices
+    assert not any(j["speaker"].startswith("flite:") for j in jobs if j["split"] in voices.SPLITS)
+    engine = [j for j in jobs if j["split"] == voices.ENGINE_SPLIT]
+    assert engine and {j["speaker"] for j in engine} == set(voices.UNSEEN_ENGINE_VOICES)
+    # real human prompts: neutral, in train and held out, never the same file in both
+    human = {s: {j["source"] for j in jobs if j["speaker"] == "human:asterisk" and j["split"] == s}
+             for s in ("train", "human")}
+    assert human["train"] and human["human"] and not human["train"] & human["human"]
+    assert all(j["emotion"] == "neutral" for j in jobs if j["speaker"] == "human:asterisk")
     # every train SNR inside the range, which includes -5 dB; test = each SNR with a seen and an unseen noise
     snrs = [m["snr_db"] for j in jobs if j["split"] == "train" for m in j["mixtures"]]
     assert min(snrs) >= -6 and max(snrs) <= 12 and min(snrs) < -4
     for j in (j for j in jobs if j["split"] == "test"):
         got = sorted((m["snr_db"], m["noise_seen"]) for m in j["mixtures"])
         assert got == sorted((s, seen) for s in (-5.0, 0.0, 5.0) for seen in (True, False))
-    assert all(m["noise_seen"] for j in jobs if j["split"] != "test" for m in j["mixtures"])
+    for j in engine:
+        got = sorted((m["snr_db"], m["noise_seen"]) for m in j["mixtures"])
+        assert got == sorted([(99.0, True)] + [(s, seen) for s in (-5.0, 0.0) for seen in (True, False)])
+    assert all(m["noise_seen"] for j in jobs if j["split"] not in ("test", voices.ENGINE_SPLIT) for m in j["mixtures"])
+    # unseen noise types never reach the splits a model learns from
+    train_noise = {m["noise"] for j in jobs if j["split"] in ("train", "dev") for m in j["mixtures"]}
+    assert not train_noise & set(corpus.unseen_noise())
 
 
 def test_plan_is_deterministic_by_seed():

@@ -55,9 +55,8 @@ def frame_energy_db(x: np.ndarray, frame: int = 320, hop: int = 160) -> np.ndarr
     x = np.asarray(x, dtype=np.float64)
     if x.size < frame:
         return np.full(1, 20.0 * math.log10(max(rms(x), 1e-12)))
-    n = 1 + (x.size - frame) // hop
-    idx = np.arange(frame)[None, :] + hop * np.arange(n)[:, None]
-    e = np.mean(x[idx] ** 2, axis=1)
+    # A strided view instead of an index matrix: the same sums (bit for bit), without copying every sample twice.
+    e = np.mean(np.lib.stride_tricks.sliding_window_view(x * x, frame)[::hop], axis=1)
     return 10.0 * np.log10(np.maximum(e, 1e-20))
 
 

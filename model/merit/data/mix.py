@@ -22,6 +22,9 @@ import numpy as np
 from .audio import EMOTIONS, active_mask, db_to_gain
 
 REQUIRED_KEYS = ("noisy", "clean", "emotion", "snr_db", "noise", "speaker")
+# A clean (noise-free) test condition: noise "none" and this SNR, which reports print as "clean".
+CLEAN_SNR_DB = 99.0
+CLEAN_NOISE = "none"
 
 
 def scale_noise_to_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:

@@ -274,9 +274,15 @@ GENERATORS = {"white": white, "pink": pink, "brown": brown, "babble": babble, "h
 
 
 def make_noise(kind: str, n: int, rng: np.random.Generator, split: str = "train") -> np.ndarray:
-    """`n` samples of noise type `kind` at unit RMS; `split` picks babble's voices (train vs dev/test)."""
+    """`n` samples of noise type `kind` at unit RMS; `split` picks babble's voices (train vs dev/test). The recorded
+    types of `merit.data.real_noise` (music on hold, instrument samples) are served here too."""
+    from . import real_noise
+
+    if kind in real_noise.REAL_SEEN + real_noise.REAL_UNSEEN:
+        return real_noise.make_real_noise(kind, n, rng)
     if kind not in GENERATORS:
-        raise ValueError(f"unknown noise type {kind!r}; expected one of {NOISE_TYPES}")
+        raise ValueError(f"unknown noise type {kind!r}; expected one of "
+                         f"{NOISE_TYPES + real_noise.REAL_SEEN + real_noise.REAL_UNSEEN}")
     if kind == "babble":
         return babble(n, rng, split)
     return GENERATORS[kind](n, rng)
