@@ -81,6 +81,10 @@ class SEHeadConfig:
     lstm_hidden: int = 64
     lstm_layers: int = 2
     dropout: float = 0.0
+    # The mask works on log1p(magnitude_scale * |X|). At raw scale speech magnitudes are small and log1p(x) ~ x, so the
+    # L1 loss is in effect linear and under-weights quiet high-frequency speech; the trainer sets 1 / (global std of
+    # the training waveforms), the z-normalisation of the paper's code, as a constant inside the graph.
+    magnitude_scale: float = 1.0
 
     @property
     def num_bins(self) -> int:
@@ -94,6 +98,13 @@ class SERHeadConfig:
     attention_dim: int = 128
     mlp_hidden: int = 256
     dropout: float = 0.1
+    # The paper's code: dropout on the pooled input, Linear, LayerNorm, ReLU, dropout, Linear.
+    input_dropout: float = 0.0
+    layer_norm: bool = False
+    # Two per-frame level channels beside the features (log energy, and log energy relative to the window's loudest
+    # frame): the tiny backbone's GroupNorm front end is gain-invariant, so without them the head cannot see level,
+    # a main arousal cue.
+    level_features: bool = False
     classes: List[str] = field(default_factory=lambda: list(EMOTION_CLASSES))
 
 

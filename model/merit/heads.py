@@ -1,5 +1,5 @@
 """Task heads: mask-based speech enhancement on STFT frames, and utterance-level emotion classification."""
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
@@ -21,7 +21,7 @@ def upsample_to_stft_frames(features: Tensor, num_stft_frames: int) -> Tensor:
 
 
 class SEOutput(NamedTuple):
-    enhanced: Tensor  # [B, N] waveform
+    enhanced: Optional[Tensor]  # [B, N] waveform (None in training when synthesis is off)
     mask: Tensor  # [B, Ts, F] in [0, 1]
     enhanced_logmag: Tensor  # [B, Ts, F] mask * log1p|X|, what the L1 loss compares
     noisy_logmag: Tensor  # [B, Ts, F] log1p|X|
@@ -39,6 +39,8 @@ class SEHead(nn.Module):
         self.cfg = cfg
         self.stft = ConvSTFT(cfg.n_fft, cfg.hop_length)
         self.istft = ConvISTFT(self.stft)
+        # The trainer turns this off: its loss compares spectra, so the iSTFT (~10 % of a step) would be wasted work.
+        self.synthesize_when_training = True
         f = cfg.num_bins
         self.proj = nn.Linear(in_dim + f, cfg.linear_dim)
         self.blstm = nn.LSTM(
@@ -54,16 +56,20 @@ class SEHead(nn.Module):
     def forward(self, features: Tensor, waveform: Tensor) -> SEOutput:
         real, imag = self.stft(waveform)  # [B, F, Ts] each
         real, imag = real.transpose(1, 2), imag.transpose(1, 2)  # [B, Ts, F]
+        scale = self.cfg.magnitude_scale
         mag = torch.sqrt(real * real + imag * imag + 1e-12)  # [B, Ts, F]
-        noisy_logmag = torch.log1p(mag)
+        noisy_logmag = torch.log1p(scale * mag) if scale != 1.0 else torch.log1p(mag)
         up = upsample_to_stft_frames(features, real.shape[1])  # [B, Ts, D]
         h = self.proj(torch.cat([up, noisy_logmag], dim=-1))  # [B, Ts, 256]
         h, _ = self.blstm(h)  # [B, Ts, 2H]
         mask = torch.sigmoid(self.out(h))  # [B, Ts, F]
         enhanced_logmag = mask * noisy_logmag
+        if self.training and not self.synthesize_when_training:
+            return SEOutput(None, mask, enhanced_logmag, noisy_logmag)
         # |Y| / |X| rescales the noisy complex spectrum: new magnitude, noisy phase, no atan2 in the graph.
         # exp(x) - 1 rather than expm1: ONNX has no expm1 and the absolute error is ~1e-7.
-        gain = (torch.exp(enhanced_logmag) - 1.0) / mag
+        enhanced_mag = torch.exp(enhanced_logmag) - 1.0
+        gain = (enhanced_mag / scale if scale != 1.0 else enhanced_mag) / mag
         enhanced = self.istft((real * gain).transpose(1, 2), (imag * gain).transpose(1, 2), waveform.shape[1])
         return SEOutput(enhanced, mask, enhanced_logmag, noisy_logmag)
 
@@ -83,18 +89,37 @@ class AttentiveStatsPooling(nn.Module):
         return torch.cat([mean, std], dim=-1)
 
 
+def frame_level_db(waveform: Tensor, frame: int = 400, hop: int = 320) -> Tensor:
+    """[B, N] -> log energy in dB of the SSL frames (400-sample receptive field, 320 hop: the same T) [B, T]."""
+    power = torch.nn.functional.avg_pool1d((waveform * waveform).unsqueeze(1), frame, hop)  # [B, 1, T]
+    return 10.0 * torch.log10(power.squeeze(1) + 1e-10)
+
+
 class SERHead(nn.Module):
-    """features [B, T, D] -> emotion logits [B, C] (C = 4: angry, sad, happy, neutral)."""
+    """features [B, T, D] (+ waveform [B, N] for the level channels) -> emotion logits [B, C] (angry, sad, happy,
+    neutral)."""
 
     def __init__(self, in_dim: int, cfg: SERHeadConfig):
         super().__init__()
-        self.pool = AttentiveStatsPooling(in_dim, cfg.attention_dim)
-        self.mlp = nn.Sequential(
-            nn.Linear(2 * in_dim, cfg.mlp_hidden),
-            nn.ReLU(),
-            nn.Dropout(cfg.dropout),
-            nn.Linear(cfg.mlp_hidden, len(cfg.classes)),
-        )
+        self.cfg = cfg
+        dim = in_dim + (2 if cfg.level_features else 0)
+        self.pool = AttentiveStatsPooling(dim, cfg.attention_dim)
+        layers = [nn.Dropout(cfg.input_dropout)] if cfg.input_dropout > 0 else []
+        layers.append(nn.Linear(2 * dim, cfg.mlp_hidden))
+        if cfg.layer_norm:
+            layers.append(nn.LayerNorm(cfg.mlp_hidden))
+        layers += [nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.mlp_hidden, len(cfg.classes))]
+        self.mlp = nn.Sequential(*layers)
 
-    def forward(self, features: Tensor) -> Tensor:
+    def level_channels(self, waveform: Tensor, frames: int) -> Tensor:
+        """[B, N] -> [B, T, 2]: absolute level ((dB + 40) / 20) and level below the loudest frame (dB / 20)."""
+        db = frame_level_db(waveform)[:, :frames]  # [B, T]
+        rel = db - db.max(dim=1, keepdim=True).values
+        return torch.stack([(db + 40.0) / 20.0, rel / 20.0], dim=-1)
+
+    def forward(self, features: Tensor, waveform: Optional[Tensor] = None) -> Tensor:
+        if self.cfg.level_features:
+            if waveform is None:
+                raise ValueError("this SER head uses level features: pass the waveform")
+            features = torch.cat([features, self.level_channels(waveform, features.shape[1])], dim=-1)
         return self.mlp(self.pool(features))

@@ -26,15 +26,15 @@ def switch_load_balance_loss(probs: Tensor, routing: Tensor, frame_mask: Optiona
     return num_experts * (fraction * mean_prob).sum()
 
 
-def log1p_magnitude(waveform: Tensor, stft: ConvSTFT) -> Tensor:
-    """[B, N] -> log1p|STFT| [B, Ts, F], the domain the SE head masks in."""
+def log1p_magnitude(waveform: Tensor, stft: ConvSTFT, scale: float = 1.0) -> Tensor:
+    """[B, N] -> log1p(scale * |STFT|) [B, Ts, F], the domain the SE head masks in."""
     real, imag = stft(waveform)
-    return torch.log1p(torch.sqrt(real * real + imag * imag + 1e-12)).transpose(1, 2)
+    return torch.log1p(scale * torch.sqrt(real * real + imag * imag + 1e-12)).transpose(1, 2)
 
 
-def se_l1_loss(enhanced_logmag: Tensor, clean_waveform: Tensor, stft: ConvSTFT) -> Tensor:
+def se_l1_loss(enhanced_logmag: Tensor, clean_waveform: Tensor, stft: ConvSTFT, scale: float = 1.0) -> Tensor:
     """Mean L1 between the enhanced and clean log1p magnitudes, both [B, Ts, F]."""
-    return (enhanced_logmag - log1p_magnitude(clean_waveform, stft)).abs().mean()
+    return (enhanced_logmag - log1p_magnitude(clean_waveform, stft, scale)).abs().mean()
 
 
 def ser_cross_entropy(logits: Tensor, labels: Tensor, class_weights: Optional[Sequence[float]] = None) -> Tensor:

@@ -50,7 +50,7 @@ class SparseMerit(nn.Module):
         fused = self.fuse(self.backbone(waveform))  # [B, T, L*D]
         moe = self.moe(fused)  # per task [B, T, D]
         se = self.se_head(moe.features["se"], waveform)
-        logits = self.ser_head(moe.features["ser"])  # [B, C]
+        logits = self.ser_head(moe.features["ser"], waveform)  # [B, C]
         return ModelOutput(se.enhanced, logits, se, moe.gates)
 
 
@@ -79,7 +79,7 @@ class NaiveMTL(_WeightedSumEncoder):
     def forward(self, waveform: Tensor) -> ModelOutput:
         shared = self.encode(waveform)
         se = self.se_head(shared, waveform)
-        return ModelOutput(se.enhanced, self.ser_head(shared), se, None)
+        return ModelOutput(se.enhanced, self.ser_head(shared, waveform), se, None)
 
 
 class SEOnly(_WeightedSumEncoder):
@@ -102,7 +102,7 @@ class SEROnly(_WeightedSumEncoder):
         self.ser_head = SERHead(self.backbone.hidden_dim, cfg.ser)
 
     def forward(self, waveform: Tensor) -> ModelOutput:
-        return ModelOutput(None, self.ser_head(self.encode(waveform)), None, None)
+        return ModelOutput(None, self.ser_head(self.encode(waveform), waveform), None, None)
 
 
 class SECascade(nn.Module):
@@ -134,8 +134,8 @@ def compute_losses(
     """
     parts: Dict[str, Tensor] = {}
     if out.se is not None and clean is not None:
-        stft = _find_se_head(model).stft
-        parts["se"] = se_l1_loss(out.se.enhanced_logmag, clean, stft)
+        head = _find_se_head(model)
+        parts["se"] = se_l1_loss(out.se.enhanced_logmag, clean, head.stft, head.cfg.magnitude_scale)
     if out.emotion_logits is not None and labels is not None:
         parts["ser"] = ser_cross_entropy(out.emotion_logits, labels, cfg.training.class_weights)
     if out.gates is not None:
