@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -134,3 +136,61 @@ def test_checkpoint_round_trip(tmp_path, small_model):
     x = torch.randn(1, 4000)
     with torch.no_grad():
         assert torch.equal(loaded(x).emotion_logits, small_model(x).emotion_logits)
+
+
+def test_level_channels_follow_gain_so_the_ser_head_can_see_level():
+    """The GroupNorm front end is gain-invariant; the level channels are how the SER head sees loudness."""
+    from merit.config import SERHeadConfig
+    from merit.heads import SERHead
+
+    head = SERHead(8, SERHeadConfig(attention_dim=4, mlp_hidden=8, level_features=True))
+    x = 0.05 * torch.randn(2, 16000)
+    frames = num_frames(16000)
+    quiet, loud = head.level_channels(x, frames), head.level_channels(2 * x, frames)
+    assert quiet.shape == (2, frames, 2)
+    assert torch.allclose(loud[..., 0] - quiet[..., 0], torch.full_like(quiet[..., 0], 20 * math.log10(2) / 20),
+                          atol=1e-4)
+    assert torch.allclose(loud[..., 1], quiet[..., 1], atol=1e-4)  # level below the loudest frame: gain-free
+    feats = torch.randn(2, frames, 8)
+    head.eval()
+    assert not torch.allclose(head(feats, x), head(feats, 2 * x))
+    with pytest.raises(ValueError, match="waveform"):
+        head(feats)
+
+
+@pytest.mark.parametrize("scale", [1.0, 20.0])
+def test_a_fully_open_mask_gives_back_the_input_at_any_magnitude_scale(scale):
+    from merit.config import SEHeadConfig
+    from merit.heads import SEHead
+
+    head = SEHead(8, SEHeadConfig(linear_dim=8, lstm_hidden=4, magnitude_scale=scale)).eval()
+    with torch.no_grad():
+        head.out.weight.zero_()
+        head.out.bias.fill_(30.0)  # sigmoid -> 1: keep everything
+    x = 0.1 * torch.randn(1, 16000)
+    with torch.no_grad():
+        out = head(torch.randn(1, num_frames(16000), 8), x)
+        real, imag = head.stft(x)
+    mag = torch.sqrt(real * real + imag * imag + 1e-12).transpose(1, 2)
+    assert torch.allclose(out.noisy_logmag, torch.log1p(scale * mag), atol=1e-6)  # the mask's domain
+    assert torch.allclose(out.enhanced[:, 400:-400], x[:, 400:-400], atol=1e-4)
+
+
+def test_training_skips_the_istft_only_when_asked(small_model):
+    from merit.heads import SEHead
+
+    heads = [m for m in small_model.modules() if isinstance(m, SEHead)]
+    x = torch.randn(1, 16000)
+    try:
+        small_model.train()
+        assert small_model(x).enhanced is not None
+        for h in heads:
+            h.synthesize_when_training = False
+        out = small_model(x)
+        assert out.enhanced is None and out.se.enhanced_logmag is not None
+        small_model.eval()
+        assert small_model(x).enhanced is not None  # evaluation and export always synthesise
+    finally:
+        for h in heads:
+            h.synthesize_when_training = True
+        small_model.eval()

@@ -91,6 +91,58 @@ def test_stage1_freezes_the_backbone(corpus, tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("se_head."))
 
 
+def test_stage2_fine_tunes_the_transformer_but_keeps_the_cnn_frozen(corpus, tmp_path):
+    run = run_config(stage1_steps=1, stage2_steps=2, checkpoint_every=100)
+    cfg = small_config()
+    torch.manual_seed(0)
+    from merit.factory import build_model
+
+    before = build_model(cfg).state_dict()
+    torch.manual_seed(0)
+    after = torch.load(train(run, corpus, None, str(tmp_path / "run"), log=lambda s: None, base_config=cfg))["state_dict"]
+    cnn = [k for k in before if k.startswith("backbone.") and ".feature_extractor." in k]
+    transformer = [k for k in before if k.startswith("backbone.") and ".transformer.layers." in k]
+    assert cnn and transformer
+    assert all(torch.equal(before[k], after[k]) for k in cnn)
+    assert any(not torch.equal(before[k], after[k]) for k in transformer)
+
+
+def test_mixing_sampler_draws_fresh_noise_and_augmentation_deterministically(corpus):
+    from merit.pretrain import read_manifest
+    from merit.train import MixingSampler
+
+    recs = read_manifest(corpus)
+    run = run_config(crop_seconds=0.5, clean_share=0.0)
+    a = MixingSampler(recs, 4, 8000, 0, run)
+    b = MixingSampler(recs, 4, 8000, 0, run)
+    c1, y1, l1 = a.batch_at(3)
+    c2, y2, l2 = b.batch_at(3)
+    assert torch.equal(c1, c2) and torch.equal(y1, y2) and torch.equal(l1, l2)
+    # the same utterance a whole epoch later gets another noise clip (2 steps of 4 = the 8 utterances)
+    i = a.indices(0)[0]
+    later = next((step, slot) for step in range(2, 4) for slot, j in enumerate(a.indices(step)) if j == i)
+    first, _ = a.pair(i, 0, 0)[1], None
+    again = a.pair(i, *later)[1]
+    assert not np.allclose(first, again)
+    assert all(torch.isfinite(y).all() and y.abs().max() <= 1.0 for y in (y1, c1))
+
+
+def test_loop_crop_repeats_short_utterances_with_pauses_not_zeros():
+    from merit.train import loop_crop
+
+    x = np.ones(4000, np.float32)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        y = loop_crop(x, 48000, rng)
+        assert y.size == 48000
+        silent = np.flatnonzero(np.diff(np.concatenate([[1.0], (y == 0).astype(float), [1.0]])) != 0)
+        runs = np.diff(silent)[::2] if silent.size else np.array([0])
+        assert y.mean() > 0.3 and runs.max() <= 0.5 * SR  # 0.25 s of speech per <= 0.75 s, no pause over 0.5 s
+    long = np.arange(60000, dtype=np.float32)
+    y = loop_crop(long, 48000, rng)
+    assert np.all(np.diff(y) == 1)  # a long utterance is cropped, not looped
+
+
 def test_resume_restores_step_optimizer_and_gives_the_same_weights(corpus, tmp_path):
     cfg = small_config()
     torch.manual_seed(0)
@@ -211,8 +263,16 @@ def test_evaluation_report_and_cascade(corpus, tmp_path):
         outs.append(str(path))
     merit_sum = json.loads(open(outs[0]).read())["summary"]
     assert sum(merit_sum["expert_utilisation"]["se"]) == pytest.approx(1.0, abs=1e-3)
-    summary = report(outs, str(tmp_path / "eval"), "merit-sparse")
+    summary = report(outs, str(tmp_path / "eval"), "merit-sparse", engine_paths=outs, human_paths=outs)
     assert set(summary["significance_vs_reference"]) == {"se-preproc"}
+    assert set(summary["unseen_engine"]) == {"merit-sparse", "se-preproc"}
+    sig = summary["significance_vs_reference"]["se-preproc"]["all"]
+    assert sig["bootstrap_f1_macro"]["clusters"] == 8 and "clustered_accuracy" in sig
+    items = json.loads(open(outs[0]).read())["items"]
+    called_negative = sum(it["pred"] in (0, 1) for it in items) / len(items)
+    assert summary["human_neutral"]["merit-sparse"]["negative_share"] == pytest.approx(called_negative)
+    md = (tmp_path / "eval" / "results.md").read_text()
+    assert "## Unseen engine" in md and "## Real human neutral speech" in md
     for f in ("results.json", "results.md", "f1_by_snr.png", "ssnr_by_snr.png", "expert_utilisation.png"):
         assert (tmp_path / "eval" / f).stat().st_size > 0, f
     # A run exported under another name (a longer run shipped as the default) keeps its own run's test metrics.
