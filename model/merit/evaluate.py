@@ -30,6 +30,7 @@ import torch
 
 from merit.config import EMOTION_CLASSES, CascadeConfig, config_to_dict
 from merit.factory import load_checkpoint
+from merit.data.mix import CLEAN_SNR_DB
 from merit.metrics import evaluation_summary, f1_scores, se_item_metrics
 from merit.pretrain import read_audio, read_manifest
 
@@ -169,14 +170,41 @@ def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> Dict:
     return {"a_only": b, "b_only": c, "p_value": p}
 
 
-def paired_bootstrap(stat, n: int, rounds: int = BOOTSTRAP, seed: int = 0) -> Dict:
-    """stat(idx) -> difference (reference minus baseline) on the resampled items; two-sided p of 'difference = 0'."""
+def paired_bootstrap(stat, clusters: np.ndarray, rounds: int = BOOTSTRAP, seed: int = 0) -> Dict:
+    """stat(idx) -> difference (reference minus baseline) on the resampled items; two-sided p of 'difference = 0'.
+
+    Resamples whole clusters (`clusters[i]` = the utterance of item i): the mixtures of one utterance share its
+    speaker, text and emotion, so they are not independent, and resampling them one by one would understate the
+    spread."""
     rng = np.random.default_rng(seed)
-    observed = stat(np.arange(n))
-    diffs = np.array([stat(rng.integers(0, n, n)) for _ in range(rounds)])
+    groups = _cluster_members(clusters)
+    observed = stat(np.arange(len(clusters)))
+    diffs = np.array([stat(np.concatenate([groups[g] for g in rng.integers(0, len(groups), len(groups))]))
+                      for _ in range(rounds)])
     p = 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))
     return {"difference": float(observed), "ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
-            "p_value": float(min(1.0, max(p, 1.0 / rounds)))}
+            "p_value": float(min(1.0, max(p, 1.0 / rounds))), "clusters": len(groups)}
+
+
+def _cluster_members(clusters: np.ndarray) -> List[np.ndarray]:
+    _, inverse = np.unique(clusters, return_inverse=True)
+    return [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)] if len(clusters) else []
+
+
+def clustered_sign_flip(correct_a: np.ndarray, correct_b: np.ndarray, clusters: np.ndarray,
+                        rounds: int = BOOTSTRAP, seed: int = 0) -> Dict:
+    """McNemar's question (do the two models' error rates differ?) for clustered items: a paired randomisation test
+    that flips the sign of each utterance's summed difference (correct_a - correct_b) at random. Under the null the
+    two models are exchangeable within an utterance, so every sign pattern is equally likely."""
+    groups = _cluster_members(clusters)
+    d = np.array([float(np.sum(correct_a[g].astype(int) - correct_b[g].astype(int))) for g in groups])
+    observed = abs(d.sum())
+    rng = np.random.default_rng(seed)
+    flips = rng.choice([-1.0, 1.0], size=(rounds, len(d)))
+    null = np.abs(flips @ d)
+    p = (1 + int(np.sum(null >= observed - 1e-9))) / (rounds + 1)
+    return {"a_only": int(np.sum(correct_a & ~correct_b)), "b_only": int(np.sum(~correct_a & correct_b)),
+            "clusters": len(groups), "p_value": float(min(1.0, p))}
 
 
 def _align(ref: Dict, other: Dict, cond=None):
@@ -191,21 +219,24 @@ def significance(ref: Dict, other: Dict, cond=None) -> Dict:
     out: Dict = {"items": len(pairs)}
     if not pairs:
         return out
+    clusters = np.array([a.get("utt") or a["noisy"] for a, _ in pairs])
     labels = np.array([a["label"] for a, _ in pairs])
     if all("pred" in a and "pred" in b for a, b in pairs):
         pa = np.array([a["pred"] for a, _ in pairs])
         pb = np.array([b["pred"] for _, b in pairs])
+        # The unclustered exact test stays in the JSON for comparison; the tables report the clustered one.
         out["mcnemar_accuracy"] = mcnemar_exact(pa == labels, pb == labels)
+        out["clustered_accuracy"] = clustered_sign_flip(pa == labels, pb == labels, clusters)
         k = len(EMOTION_CLASSES)
 
         def f1_diff(idx):
             return f1_scores(labels[idx], pa[idx], k)["f1_macro"] - f1_scores(labels[idx], pb[idx], k)["f1_macro"]
 
-        out["bootstrap_f1_macro"] = paired_bootstrap(f1_diff, len(pairs))
+        out["bootstrap_f1_macro"] = paired_bootstrap(f1_diff, clusters)
     if all("ssnr_enhanced_db" in a and "ssnr_enhanced_db" in b for a, b in pairs):
         sa = np.array([a["ssnr_enhanced_db"] for a, _ in pairs])
         sb = np.array([b["ssnr_enhanced_db"] for _, b in pairs])
-        out["bootstrap_ssnr_db"] = paired_bootstrap(lambda idx: float(np.mean(sa[idx] - sb[idx])), len(pairs))
+        out["bootstrap_ssnr_db"] = paired_bootstrap(lambda idx: float(np.mean(sa[idx] - sb[idx])), clusters)
     return out
 
 
@@ -361,17 +392,83 @@ def plots(results: Dict[str, Dict], order: List[str], out: str, reference: str) 
     return written
 
 
-def report(paths: List[str], out: str, reference: str, ablation: Optional[List[str]] = None) -> Dict:
-    """`ablation` = [pretrained name, random-init name]: two runs reported apart from the main comparison."""
-    os.makedirs(out, exist_ok=True)
+def _load_results(paths: List[str]) -> Dict[str, Dict]:
     results = {}
-    for p in paths:
+    for p in paths or []:
         if not os.path.exists(p):
             print(f"[report] missing {p}; left out", flush=True)
             continue
         with open(p) as f:
             r = json.load(f)
         results[r["name"]] = r
+    return results
+
+
+def _snr_label(snr: str) -> str:
+    return "clean" if float(snr) == CLEAN_SNR_DB else f"{snr} dB"
+
+
+def _conditions(results: Dict[str, Dict]) -> List[str]:
+    keys = {k for r in results.values() for k in r["summary"].get("by_condition", {})}
+    return sorted(keys, key=lambda k: (-float(k.split("/")[0]), k.split("/")[1]))
+
+
+def condition_table(results: Dict[str, Dict], order: List[str]) -> str:
+    """Per condition (SNR x seen/unseen noise): F1-macro, then SSNR and STOI noisy -> enhanced."""
+    conds = _conditions(results)
+    head = [f"{_snr_label(c.split('/')[0])}" + ("" if float(c.split("/")[0]) == CLEAN_SNR_DB else f" {c.split('/')[1]}")
+            for c in conds]
+    lines = ["| model | " + " | ".join(head) + " |", "|---|" + "---|" * len(conds)]
+    for name in order:
+        cells = []
+        for c in conds:
+            cell = results[name]["summary"].get("by_condition", {}).get(c, {})
+            ser, se = cell.get("ser", {}), cell.get("se", {})
+            parts = [f"F1 {ser['f1_macro']:.3f}"] if "f1_macro" in ser else []
+            if se:
+                parts.append(f"SSNR {se['ssnr_noisy_db']:.1f}→{se['ssnr_enhanced_db']:.1f}")
+                parts.append(f"STOI {se['stoi_noisy']:.3f}→{se['stoi_enhanced']:.3f}")
+            cells.append("<br>".join(parts) or "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def negative_share(items: List[Dict]) -> float:
+    """Share of items the model calls angry or sad (the false alarms of a neutral speaker)."""
+    negative = {EMOTION_CLASSES.index("angry"), EMOTION_CLASSES.index("sad")}
+    preds = [it["pred"] for it in items if "pred" in it]
+    return sum(p in negative for p in preds) / max(1, len(preds))
+
+
+def human_table(results: Dict[str, Dict], order: List[str]) -> str:
+    conds = sorted({_snr_label(f"{it['snr_db']:g}") for r in results.values() for it in r["items"]})
+    lines = ["| model | " + " | ".join(f"{c}: called angry or sad" for c in conds) + " | all | items |",
+             "|---|" + "---|" * (len(conds) + 2)]
+    for name in order:
+        items = [it for it in results[name]["items"] if "pred" in it]
+        if not items:
+            continue
+        by = {c: [it for it in items if _snr_label(f"{it['snr_db']:g}") == c] for c in conds}
+        lines.append(f"| {name} | " + " | ".join(f"{100 * negative_share(v):.1f} %" for v in by.values())
+                     + f" | {100 * negative_share(items):.1f} % | {len(items)} |")
+    return "\n".join(lines)
+
+
+def confusion_md(summary: Dict) -> str:
+    cm = summary["ser"]["confusion"]
+    lines = ["| true \\ predicted | " + " | ".join(EMOTION_CLASSES) + " |", "|---|" + "---|" * len(EMOTION_CLASSES)]
+    lines += [f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(EMOTION_CLASSES, cm)]
+    return "\n".join(lines)
+
+
+def report(paths: List[str], out: str, reference: str, ablation: Optional[List[str]] = None,
+           engine_paths: Optional[List[str]] = None, human_paths: Optional[List[str]] = None) -> Dict:
+    """`ablation` = [pretrained name, random-init name]: two runs reported apart from the main comparison.
+    `engine_paths` / `human_paths`: the same models on the unseen-engine split and on held-out real human speech."""
+    os.makedirs(out, exist_ok=True)
+    results = _load_results(paths)
+    engine = _load_results(engine_paths)
+    humans = _load_results(human_paths)
     abl_names = list(ablation or [])
     order = [n for n in results if n not in abl_names]
     comparisons = {}
@@ -392,31 +489,66 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[List[s
                "random_init_-5/unseen": _cell(rnd["summary"], "-5", "unseen"),
                "dev": {n: (results[n].get("data") or {}).get("dev") for n in abl_names},
                "significance": significance(pre, rnd)}
+    engine_order = [n for n in order if n in engine]
+    engine_sig = {n: {"all": significance(engine[reference], engine[n]),
+                      "clean": significance(engine[reference], engine[n], lambda it: it["snr_db"] == CLEAN_SNR_DB)}
+                  for n in engine_order if reference in engine and n != reference}
+    human_order = [n for n in order if n in humans]
     summary = {"reference": reference, "models": {n: results[n]["summary"] for n in order},
+               "unseen_engine": {n: engine[n]["summary"] for n in engine_order},
+               "unseen_engine_significance_vs_reference": engine_sig,
+               "human_neutral": {n: {"negative_share": negative_share(humans[n]["items"]),
+                                     "by_condition": {_snr_label(f"{snr:g}"): negative_share(
+                                         [it for it in humans[n]["items"] if it["snr_db"] == snr])
+                                         for snr in sorted({it["snr_db"] for it in humans[n]["items"]})},
+                                     "summary": humans[n]["summary"]} for n in human_order},
                "significance_vs_reference": comparisons, "pretraining_ablation": abl,
                "ablation_summaries": {n: results[n]["summary"] for n in abl_names if n in results},
                "data": {n: results[n].get("data") for n in results},
                "eval_seconds": {n: results[n].get("seconds") for n in results}}
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(summary, f, indent=1)
     md = ["# Test results (generated corpus, test split: unseen speakers and texts)", "",
           "F1-macro / SSNR of the enhanced speech (dB) per input SNR and noise type (seen in training or not).", "",
           markdown_table(results, order), "", "Whole test split:", "", se_table(results, order), ""]
     if comparisons:
-        md += [f"Paired significance, {reference} minus baseline (p: McNemar exact on accuracy; bootstrap "
-               f"{BOOTSTRAP}x on F1-macro and mean SSNR):", "",
-               "| baseline | subset | items | ΔF1-macro [95 % CI] (p) | McNemar p | ΔSSNR dB [95 % CI] (p) |",
+        md += [f"Paired significance, {reference} minus baseline, clustered by utterance (the mixtures of one "
+               f"utterance are resampled together; p: sign-flip randomisation test on accuracy, McNemar's question "
+               f"for clustered items; bootstrap {BOOTSTRAP}x over utterances on F1-macro and mean SSNR):", "",
+               "| baseline | subset | items | ΔF1-macro [95 % CI] (p) | accuracy p (clustered) | ΔSSNR dB [95 % CI] (p) |",
                "|---|---|---|---|---|---|"]
         for name, sub in comparisons.items():
             for subset, c in sub.items():
                 f = c.get("bootstrap_f1_macro")
                 s = c.get("bootstrap_ssnr_db")
-                m = c.get("mcnemar_accuracy")
+                m = c.get("clustered_accuracy")
                 fs = f"{f['difference']:+.3f} [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] ({f['p_value']:.3g})" if f else "–"
                 ss = f"{s['difference']:+.2f} [{s['ci95'][0]:+.2f}, {s['ci95'][1]:+.2f}] ({s['p_value']:.3g})" if s else "–"
                 md.append(f"| {name} | {subset} | {c['items']} | {fs} | {m['p_value']:.3g} | {ss} |" if m else
                           f"| {name} | {subset} | {c['items']} | {fs} | – | {ss} |")
         md.append("")
+    if engine_order:
+        md += ["## Unseen engine (flite voices, never heard in training)", "",
+               "F1-macro, SSNR (dB) and STOI, noisy input → enhanced, per condition:", "",
+               condition_table(engine, engine_order), ""]
+        for n in engine_order:
+            if "ser" in engine[n]["summary"]:
+                md += [f"Confusion of {n} on the unseen engine (all conditions):", "", confusion_md(engine[n]["summary"]), ""]
+        if engine_sig:
+            md += [f"Clustered significance on the unseen engine, {reference} minus baseline:", "",
+                   "| baseline | subset | items | ΔF1-macro [95 % CI] (p) | accuracy p (clustered) | ΔSSNR dB [95 % CI] (p) |",
+                   "|---|---|---|---|---|---|"]
+            for name, sub in engine_sig.items():
+                for subset, c in sub.items():
+                    f, sn, m = c.get("bootstrap_f1_macro"), c.get("bootstrap_ssnr_db"), c.get("clustered_accuracy")
+                    fs = f"{f['difference']:+.3f} [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] ({f['p_value']:.3g})" if f else "–"
+                    ss = f"{sn['difference']:+.2f} [{sn['ci95'][0]:+.2f}, {sn['ci95'][1]:+.2f}] ({sn['p_value']:.3g})" if sn else "–"
+                    md.append(f"| {name} | {subset} | {c['items']} | {fs} | {m['p_value']:.3g} | {ss} |" if m else
+                              f"| {name} | {subset} | {c['items']} | {fs} | – | {ss} |")
+            md.append("")
+    if human_order:
+        md += ["## Real human neutral speech (held-out Asterisk prompts)", "",
+               "Share of items a model calls angry or sad (all are calm, neutral prompts; lower is better):", "",
+               human_table(humans, human_order), ""]
+    md += ["## Per condition on the test split (unseen espeak-ng voices)", "", condition_table(results, order), ""]
     moe = [n for n in order if "expert_utilisation" in results[n]["summary"]]
     if moe:
         md += ["Expert utilisation (share of test frames each task's gate routes to each expert, top-1):", "",
@@ -441,6 +573,9 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[List[s
     md += ["Plots: " + ", ".join(f"[{os.path.basename(p)}]({os.path.basename(p)})" for p in figs), ""]
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md))
+    # Last: the recipe takes results.json as the sign that the report is complete.
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(summary, f, indent=1)
     return summary
 
 
@@ -505,11 +640,13 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", default="merit-sparse")
     ap.add_argument("--ablation", nargs=2, metavar=("PRETRAINED", "RANDOM"),
                     help="two model names reported as the pretraining ablation")
+    ap.add_argument("--engine", nargs="*", help="with --report: result JSONs of the same models on the unseen-engine split")
+    ap.add_argument("--human", nargs="*", help="with --report: result JSONs on held-out real human neutral speech")
     ap.add_argument("--results", help="results.json of --report (with --export)")
     ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
-    torch.set_num_threads(int(os.environ.get("MERIT_THREADS", "1")))
+    torch.set_num_threads(int(os.environ.get("MERIT_THREADS", str(os.cpu_count() or 1))))
     if a.checkpoint:
         if not a.manifest:
             ap.error("--checkpoint needs --manifest")
@@ -521,7 +658,7 @@ def main(argv=None) -> int:
         os.replace(a.out + ".tmp", a.out)
         print(json.dumps({k: res["summary"].get(k) for k in ("ser", "se", "items")}), flush=True)
     elif a.report:
-        res = report(a.report, a.out, a.reference, a.ablation)
+        res = report(a.report, a.out, a.reference, a.ablation, a.engine, a.human)
         print(f"[report] {os.path.join(a.out, 'results.md')}", flush=True)
     else:
         if not a.results:

@@ -362,7 +362,7 @@ def main(argv=None) -> int:
     for f in dataclasses.fields(PretrainConfig):
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     a = ap.parse_args(argv)
-    torch.set_num_threads(int(os.environ.get("MERIT_THREADS", "1")))
+    torch.set_num_threads(int(os.environ.get("MERIT_THREADS", str(os.cpu_count() or 1))))
     cfg = PretrainConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(PretrainConfig)})
     res = pretrain(a.manifest, a.out, BackboneConfig(), cfg, log=lambda s: print(s, flush=True))
     h = res["history"]

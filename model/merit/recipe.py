@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 PRESETS = {
-    # Sized for 2 quiet cores and ~95 minutes: ~1.4 k train utterances x 2 noisy mixtures, 1000 steps of 8 x 3 s
-    # crops per compared model (500 frozen-backbone + 500 fine-tuning, ~1.2 s each) and 2000 for the default, 720 test
-    # mixtures (120 per SNR x seen/unseen cell, ~1 min to evaluate per model).
-    "full": {"per_class": 300, "dev_per_class": 15, "test_per_class": 30, "train_mixtures": 2,
-             "pretrain_steps": 800, "stage1": 500, "stage2": 500, "default_stage2": 1500, "batch": 8},
-    "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "train_mixtures": 1,
+    # Sized for 2 quiet cores and ~95 minutes: 5,000 espeak-ng train utterances + the Asterisk prompts (noise and
+    # augmentation drawn fresh every step), 1,500 steps of 8 x 3 s crops per compared model (600 frozen-backbone +
+    # 900 fine-tuning, ~0.8 s each with the CNN frozen and no iSTFT) and 3,000 for the default; 720 test mixtures
+    # (120 per SNR x seen/unseen cell), 500 unseen-engine and ~140 real human ones.
+    "full": {"per_class": 1250, "dev_per_class": 15, "test_per_class": 30, "engine_per_class": 25, "train_mixtures": 1,
+             "pretrain_steps": 800, "stage1": 600, "stage2": 900, "default_stage2": 2400, "batch": 8},
+    "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "engine_per_class": 1, "train_mixtures": 1,
               "pretrain_steps": 4, "stage1": 2, "stage2": 2, "default_stage2": 3, "batch": 2},
 }
 
@@ -41,6 +42,8 @@ DEFAULT = "merit-sparse-long"
 EXPORTED = ("mtl-naive", "se-preproc", "merit-dense")
 ABLATION = "merit-sparse-random"
 ABLATION_REF = "merit-sparse-stage1"
+# Besides the test split (unseen espeak-ng voices): the unseen engine (flite) and held-out real human neutral speech.
+EXTRA_SPLITS = ("test-engine", "human")
 
 
 @dataclass
@@ -68,24 +71,32 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                          "--dev", dev_m, "--out", os.path.join(runs, name), *budget, *extra),
                     os.path.join(runs, name, "final.pt"), deps)
 
-    def evaluate(name: str, dep: str, ckpt: str = "final.pt") -> Task:
+    def evaluate(name: str, dep: str, ckpt: str = "final.pt", split: str = "test") -> Task:
+        """The test split's result goes to EVAL/<name>.json, the extra splits' to EVAL/<split>/<name>.json."""
         run_dir = name[:-len("-stage1")] if name.endswith("-stage1") else name
-        return Task(f"eval-{name}", py("merit.evaluate", "--checkpoint", os.path.join(runs, run_dir, ckpt),
-                                       "--name", name, "--manifest", test_m, "--out", os.path.join(ev, f"{name}.json")),
-                    os.path.join(ev, f"{name}.json"), [dep])
+        folder = ev if split == "test" else os.path.join(ev, split)
+        suffix = "" if split == "test" else f"@{split}"
+        return Task(f"eval-{name}{suffix}", py("merit.evaluate", "--checkpoint", os.path.join(runs, run_dir, ckpt),
+                                               "--name", name, "--manifest", os.path.join(c, f"{split}.jsonl"),
+                                               "--out", os.path.join(folder, f"{name}.json")),
+                    os.path.join(folder, f"{name}.json"), [dep])
+
+    def evaluate_all(name: str, dep: str) -> List[Task]:
+        return [evaluate(name, dep, split=split) for split in ("test",) + EXTRA_SPLITS]
 
     init = ["--backbone-init", backbone]
     tasks = [
         Task("corpus", py("merit.data.corpus", "--out", c, "--seed", str(seed), "--per-class", str(p["per_class"]),
                           "--dev-per-class", str(p["dev_per_class"]), "--test-per-class", str(p["test_per_class"]),
+                          "--engine-per-class", str(p["engine_per_class"]),
                           "--train-mixtures", str(p["train_mixtures"]), "--workers", "2"),
              os.path.join(c, "corpus.json")),
         Task("pretrain", py("merit.pretrain", "--manifest", train_m, "--out", os.path.join(work, "pretrain"),
                             "--steps", str(p["pretrain_steps"]), "--seed", str(train_seed)), backbone, ["corpus"]),
         train("merit-sparse", "sparse_merit", ["pretrain"], *init),
-        evaluate("merit-sparse", "train-merit-sparse"),
+        *evaluate_all("merit-sparse", "train-merit-sparse"),
         train(DEFAULT, "sparse_merit", ["pretrain"], *init, stage2=p["default_stage2"]),
-        evaluate(DEFAULT, f"train-{DEFAULT}"),
+        *evaluate_all(DEFAULT, f"train-{DEFAULT}"),
         train("se-preproc-se", "se_only", ["pretrain"], *init),
         train("se-preproc-ser", "ser_only", ["train-se-preproc-se"], *init,
               "--enhancer", os.path.join(runs, "se-preproc-se", "final.pt")),
@@ -93,11 +104,11 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                            os.path.join(runs, "se-preproc-ser", "final.pt"), "--name", "se-preproc",
                            "--out", os.path.join(runs, "se-preproc", "final.pt")),
              os.path.join(runs, "se-preproc", "final.pt"), ["train-se-preproc-se", "train-se-preproc-ser"]),
-        evaluate("se-preproc", "cascade"),
+        *evaluate_all("se-preproc", "cascade"),
         train("mtl-naive", "naive_mtl", ["pretrain"], *init),
-        evaluate("mtl-naive", "train-mtl-naive"),
+        *evaluate_all("mtl-naive", "train-mtl-naive"),
         train("merit-dense", "dense_moe", ["pretrain"], *init),
-        evaluate("merit-dense", "train-merit-dense"),
+        *evaluate_all("merit-dense", "train-merit-dense"),
         # The pretraining ablation: the same model, data and frozen-backbone budget (stage 1) from a randomly
         # initialised backbone, against the pretrained run's own stage-1 snapshot. It needs no pretraining, so it
         # runs beside it.
@@ -106,8 +117,10 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         evaluate(ABLATION_REF, "train-merit-sparse", "stage1.pt"),
     ]
     evals = [t.name for t in tasks if t.name.startswith("eval-")]
+    per_split = {split: [os.path.join(ev, split, f"{n}.json") for n in [*COMPARED, DEFAULT]] for split in EXTRA_SPLITS}
     tasks.append(Task("report", py("merit.evaluate", "--report", *[os.path.join(ev, f"{n}.json") for n in
                                                                   [*COMPARED, DEFAULT, ABLATION_REF, ABLATION]],
+                                   "--engine", *per_split["test-engine"], "--human", *per_split["human"],
                                    "--reference", "merit-sparse", "--ablation", ABLATION_REF, ABLATION,
                                    "--out", os.path.join(models_dir, "eval")),
                       os.path.join(models_dir, "eval", "results.json"), evals))
@@ -196,7 +209,9 @@ def run(tasks: List[Task], work: str, jobs: int, only: Optional[List[str]] = Non
                 log = open(os.path.join(logs, f"{t.name}.log"), "a")
                 log.write(f"\n# {time.strftime('%H:%M:%S')} {' '.join(t.cmd)}\n")
                 log.flush()
-                env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+                # One torch thread per stage when --jobs stages share the cores; all of them for a stage alone.
+                threads = max(1, (os.cpu_count() or 1) // jobs)
+                env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1", MERIT_THREADS=str(threads))
                 running[t.name] = subprocess.Popen(t.cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                                    cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
                 started[t.name] = time.time()

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from merit.evaluate import mcnemar_exact, paired_bootstrap
+from merit.evaluate import clustered_sign_flip, mcnemar_exact, paired_bootstrap
 from merit.metrics import (
     SE_KEYS,
     confusion_matrix,
@@ -146,5 +146,25 @@ def test_mcnemar_and_bootstrap():
     assert res["p_value"] == pytest.approx(2 * 0.5 ** 20)
     assert mcnemar_exact(a, a)["p_value"] == 1.0
     d = np.random.default_rng(0).normal(1.0, 0.5, 200)
-    boot = paired_bootstrap(lambda idx: float(np.mean(d[idx])), d.size, rounds=300)
+    boot = paired_bootstrap(lambda idx: float(np.mean(d[idx])), np.arange(d.size), rounds=300)
     assert boot["ci95"][0] > 0.8 and boot["p_value"] < 0.01
+
+
+def test_clustered_tests_resample_whole_utterances():
+    """Six mixtures of one utterance are one piece of evidence, not six: 10 utterances whose every mixture favours
+    model A convince the item-level tests (60 discordant items) far more than the clustered ones (10 utterances)."""
+    clusters = np.repeat(np.arange(20), 6)
+    a = np.zeros(120, bool)
+    b = np.zeros(120, bool)
+    a[:60] = True      # utterances 0-9: A right on all six mixtures, B wrong
+    b[60:78] = True    # utterances 10-12: B right, A wrong
+    item_p = mcnemar_exact(a, b)["p_value"]
+    clustered = clustered_sign_flip(a, b, clusters, rounds=4000)
+    assert clustered["clusters"] == 20 and clustered["a_only"] == 60 and clustered["b_only"] == 18
+    assert item_p < 1e-5 < clustered["p_value"] and clustered["p_value"] < 0.2
+    # the bootstrap CI over utterances is wider than over items
+    d = a.astype(float) - b.astype(float)
+    by_item = paired_bootstrap(lambda idx: float(np.mean(d[idx])), np.arange(120), rounds=500)
+    by_utt = paired_bootstrap(lambda idx: float(np.mean(d[idx])), clusters, rounds=500)
+    width = lambda r: r["ci95"][1] - r["ci95"][0]  # noqa: E731
+    assert width(by_utt) > 1.8 * width(by_item) and by_utt["clusters"] == 20

@@ -34,8 +34,12 @@ def test_report_covers_every_evaluation_and_the_exports_are_the_four_committed_m
     tasks = {t.name: t for t in build_tasks("/w", "/m", PRESETS["full"], seed=1)}
     evals = {n for n in tasks if n.startswith("eval-")}
     assert set(tasks["report"].deps) == evals
-    reported = {p.rsplit("/", 1)[-1][:-len(".json")] for p in tasks["report"].cmd if p.startswith("/w/eval/")}
-    assert reported == {n[len("eval-"):] for n in evals} and set(COMPARED) <= reported
+    reported = {p[len("/w/eval/"):-len(".json")] for p in tasks["report"].cmd if p.startswith("/w/eval/")}
+    as_task = {f"eval-{r.split('/')[1]}@{r.split('/')[0]}" if "/" in r else f"eval-{r}" for r in reported}
+    assert as_task == evals and set(COMPARED) <= reported
+    # every compared model and the default are scored on the unseen engine and on real human speech too
+    for split in ("test-engine", "human"):
+        assert {f"{split}/{n}" for n in (*COMPARED, DEFAULT)} <= reported
     exported = [p.split("/")[-2] for p in tasks["export"].cmd if p.endswith("final.pt")]
     default = tasks["export-default"].cmd
     assert _arg(default, "--name") == "merit-sparse" and f"/w/runs/{DEFAULT}/final.pt" in default
