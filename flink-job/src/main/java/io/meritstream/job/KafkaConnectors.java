@@ -49,7 +49,7 @@ public final class KafkaConnectors {
 
     /** The dead-letter topic's sink; the key is the rejected record's key, as the README specifies. */
     public static KafkaSink<DeadLetter> deadLetterSink(KafkaSettings settings) {
-        return avroSink(
+        return recordSink(
                         settings,
                         settings.dlqTopic(),
                         DeadLetter.class,
@@ -60,7 +60,7 @@ public final class KafkaConnectors {
 
     /** The enhanced-audio topic's sink (delivery guarantee of the outputs; key = session id). */
     public static KafkaSink<EnhancedAudioChunk> enhancedAudioSink(KafkaSettings settings) {
-        return avroSink(
+        return recordSink(
                         settings,
                         settings.enhancedAudioTopic(),
                         EnhancedAudioChunk.class,
@@ -71,7 +71,7 @@ public final class KafkaConnectors {
 
     /** The emotion-events topic's sink (delivery guarantee of the outputs; key = session id). */
     public static KafkaSink<EmotionEvent> emotionEventsSink(KafkaSettings settings) {
-        return avroSink(
+        return recordSink(
                         settings,
                         settings.emotionEventsTopic(),
                         EmotionEvent.class,
@@ -82,7 +82,7 @@ public final class KafkaConnectors {
 
     /** The emotion-trends topic's sink (delivery guarantee of the outputs; key = session id). */
     public static KafkaSink<EmotionTrend> emotionTrendsSink(KafkaSettings settings) {
-        return avroSink(
+        return recordSink(
                         settings,
                         settings.emotionTrendsTopic(),
                         EmotionTrend.class,
@@ -93,7 +93,7 @@ public final class KafkaConnectors {
 
     /** The emotion-alerts topic's sink (delivery guarantee of the outputs; key = session id). */
     public static KafkaSink<EmotionAlert> emotionAlertsSink(KafkaSettings settings) {
-        return avroSink(
+        return recordSink(
                         settings,
                         settings.emotionAlertsTopic(),
                         EmotionAlert.class,
@@ -103,12 +103,12 @@ public final class KafkaConnectors {
     }
 
     /**
-     * A sink of Avro records to {@code topic} in the wire format, with the pass-through client properties and the
+     * A sink of Avro records to {@code topic} in the configured value format, with the pass-through client properties and the
      * delivery guarantee; EXACTLY_ONCE gets the transactional id prefix {@code <kafka.transactional-id-prefix>-<topic>}
      * (unique per sink, stable across restarts) and, unless passed through, a transaction timeout of {@link
      * #DEFAULT_TRANSACTION_TIMEOUT_MS}.
      */
-    public static <T extends SpecificRecord> KafkaSinkBuilder<T> avroSink(
+    public static <T extends SpecificRecord> KafkaSinkBuilder<T> recordSink(
             KafkaSettings settings,
             String topic,
             Class<T> type,
@@ -122,7 +122,7 @@ public final class KafkaConnectors {
                 // Pass-through first: setKafkaProducerConfig replaces what was set before it.
                 .setKafkaProducerConfig(producer)
                 .setBootstrapServers(settings.bootstrapServers())
-                .setRecordSerializer(new AvroRecordSerializationSchema<>(topic, type, key))
+                .setRecordSerializer(new RecordSerializationSchema<>(topic, type, key, settings.valueFormat()))
                 .setDeliveryGuarantee(guarantee);
         if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
             builder.setTransactionalIdPrefix(settings.transactionalIdPrefix() + "-" + topic);

@@ -78,6 +78,15 @@ public final class KafkaOptions {
                     + " interval), 'at-least-once' (flushed on each checkpoint; visible at once; a restart may"
                     + " repeat records) or 'none'.");
 
+    public static final ConfigOption<ValueFormat> VALUE_FORMAT = ConfigOptions.key("kafka.value-format")
+            .enumType(ValueFormat.class)
+            .defaultValue(ValueFormat.AVRO)
+            .withDescription("Value format of the four output topics and the dead-letter topic: 'avro' (Avro"
+                    + " single-object encoding: the writer schema's fingerprint, then the binary body) or 'json' (one"
+                    + " JSON object per record with the Avro field names; enums as strings, bytes as base64, optional"
+                    + " fields as null or the value: readable by Flink SQL's and Kafka Connect's json formats). The"
+                    + " input topic stays Avro.");
+
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key(
                     "kafka.transactional-id-prefix")
             .stringType()

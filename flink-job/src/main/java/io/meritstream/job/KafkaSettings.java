@@ -53,6 +53,7 @@ public final class KafkaSettings implements Serializable {
     private final String startingOffsets;
     private final DeliveryGuarantee deliveryGuarantee;
     private final DeliveryGuarantee dlqDeliveryGuarantee;
+    private final ValueFormat valueFormat;
     private final String transactionalIdPrefix;
     private final TreeMap<String, String> clientProperties;
 
@@ -63,6 +64,7 @@ public final class KafkaSettings implements Serializable {
             String startingOffsets,
             DeliveryGuarantee deliveryGuarantee,
             DeliveryGuarantee dlqDeliveryGuarantee,
+            ValueFormat valueFormat,
             String transactionalIdPrefix,
             TreeMap<String, String> clientProperties) {
         this.bootstrapServers = bootstrapServers;
@@ -76,6 +78,7 @@ public final class KafkaSettings implements Serializable {
         this.startingOffsets = startingOffsets;
         this.deliveryGuarantee = deliveryGuarantee;
         this.dlqDeliveryGuarantee = dlqDeliveryGuarantee;
+        this.valueFormat = valueFormat;
         this.transactionalIdPrefix = transactionalIdPrefix;
         this.clientProperties = clientProperties;
     }
@@ -165,7 +168,16 @@ public final class KafkaSettings implements Serializable {
             }
             properties.put(property, entry.getValue());
         }
-        return new KafkaSettings(servers, topics, group, offsets, delivery, dlqDelivery, prefix, properties);
+        return new KafkaSettings(
+                servers,
+                topics,
+                group,
+                offsets,
+                delivery,
+                dlqDelivery,
+                conf.get(KafkaOptions.VALUE_FORMAT),
+                prefix,
+                properties);
     }
 
     /**
@@ -258,6 +270,11 @@ public final class KafkaSettings implements Serializable {
         return dlqDeliveryGuarantee;
     }
 
+    /** Value format of the output and dead-letter topics ({@link KafkaOptions#VALUE_FORMAT}). */
+    public ValueFormat valueFormat() {
+        return valueFormat;
+    }
+
     /** Prefix of the exactly-once sinks' transactional ids; each sink appends {@code -<topic>}. */
     public String transactionalIdPrefix() {
         return transactionalIdPrefix;
@@ -277,6 +294,7 @@ public final class KafkaSettings implements Serializable {
                 + dlqTopic + ", outputTopics=[" + enhancedAudioTopic + ", " + emotionEventsTopic + ", "
                 + emotionTrendsTopic + ", " + emotionAlertsTopic + "], groupId=" + groupId + ", startingOffsets="
                 + startingOffsets + ", delivery=" + deliveryGuarantee + ", dlqDelivery=" + dlqDeliveryGuarantee
+                + ", valueFormat=" + valueFormat
                 + ", transactionalIdPrefix=" + transactionalIdPrefix + ", properties=" + clientProperties.keySet()
                 + "}";
     }

@@ -105,6 +105,11 @@ final class CallPipeline {
         return new Call(id, audio, truth);
     }
 
+    /** The WAV of one channel of a shipped call. */
+    static Path callWav(String id, String channel) {
+        return callsDirectory().resolve(id + "." + channel + ".wav");
+    }
+
     /** {@code data/calls} of the repository, found from the working directory (the module's, under Maven). */
     private static Path callsDirectory() {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {

@@ -1,5 +1,6 @@
 package io.meritstream.job;
 
+import io.meritstream.schemas.RecordJson;
 import io.meritstream.schemas.SingleObjectCodec;
 import java.util.Objects;
 import org.apache.avro.specific.SpecificRecord;
@@ -9,17 +10,17 @@ import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Writes Avro specific records to one topic in the project's wire format (single-object encoding through {@link
- * SingleObjectCodec}), with the Kafka key taken from the record. One class for every output topic: dead letters,
- * enhanced audio, emotion events, trends and alerts.
+ * Writes Avro specific records to one topic in the configured value format (single-object encoding through {@link
+ * SingleObjectCodec}, or {@link RecordJson}), with the Kafka key taken from the record. One class for every output
+ * topic: dead letters, enhanced audio, emotion events, trends and alerts.
  */
-public final class AvroRecordSerializationSchema<T extends SpecificRecord>
-        implements KafkaRecordSerializationSchema<T> {
+public final class RecordSerializationSchema<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
     private static final long serialVersionUID = 1L;
 
     private final String topic;
     private final Class<T> type;
     private final SerializableFunction<T, byte[]> key;
+    private final ValueFormat format;
 
     private transient SingleObjectCodec<T> codec;
 
@@ -27,11 +28,14 @@ public final class AvroRecordSerializationSchema<T extends SpecificRecord>
      * @param topic the topic every record goes to
      * @param type the record's generated class
      * @param key the Kafka key of a record (may return null for no key); e.g. the session id's UTF-8 bytes
+     * @param format how the value is written
      */
-    public AvroRecordSerializationSchema(String topic, Class<T> type, SerializableFunction<T, byte[]> key) {
+    public RecordSerializationSchema(
+            String topic, Class<T> type, SerializableFunction<T, byte[]> key, ValueFormat format) {
         this.topic = Objects.requireNonNull(topic, "topic");
         this.type = Objects.requireNonNull(type, "type");
         this.key = Objects.requireNonNull(key, "key");
+        this.format = Objects.requireNonNull(format, "format");
     }
 
     @Override
@@ -41,10 +45,17 @@ public final class AvroRecordSerializationSchema<T extends SpecificRecord>
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
+        return new ProducerRecord<>(topic, null, timestamp, key.apply(element), value(element));
+    }
+
+    private byte[] value(T element) {
+        if (format == ValueFormat.JSON) {
+            return RecordJson.encode(element);
+        }
         if (codec == null) {
             codec = SingleObjectCodec.of(type); // used without open(), e.g. directly in a test
         }
-        return new ProducerRecord<>(topic, null, timestamp, key.apply(element), codec.encode(element));
+        return codec.encode(element);
     }
 
     public String topic() {
