@@ -579,6 +579,42 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[List[s
     return summary
 
 
+def fix_ablation_report(names: List[str], eval_dir: str, out: str) -> str:
+    """One row per run (the reference first): test F1 and SSNR, unseen-engine F1 clean / -5 dB unseen noise, and the
+    share of held-out human neutral speech called angry or sad; each run's test-split difference to the reference
+    with a clustered bootstrap CI."""
+    def load(name: str, split: str) -> Dict:
+        path = os.path.join(eval_dir, f"{name}.json") if split == "test" else os.path.join(eval_dir, split,
+                                                                                             f"{name}.json")
+        with open(path) as f:
+            return json.load(f)
+
+    def f1(summary: Dict, cond: Optional[str] = None) -> float:
+        cell = summary if cond is None else summary.get("by_condition", {}).get(cond, {})
+        return cell.get("ser", {}).get("f1_macro", float("nan"))
+
+    ref = load(names[0], "test")
+    lines = [f"# What each generalisation fix contributes (stage-1-only Sparse MERIT runs, one fix off each; "
+             f"reference {names[0]})", "",
+             "| run | F1 test | ΔF1 test vs reference [95 % CI] | SSNR enh. test (dB) | F1 unseen engine clean | "
+             "F1 unseen engine -5 dB unseen noise | human neutral called angry/sad |", "|---|---|---|---|---|---|---|"]
+    for name in names:
+        test, engine, human = load(name, "test"), load(name, "test-engine"), load(name, "human")
+        diff = "–"
+        if name != names[0]:
+            b = significance(ref, test)["bootstrap_f1_macro"]
+            diff = f"{-b['difference']:+.3f} [{-b['ci95'][1]:+.3f}, {-b['ci95'][0]:+.3f}]"
+        lines.append(f"| {name} | {f1(test['summary']):.3f} | {diff} | "
+                     f"{test['summary']['se']['ssnr_enhanced_db']:.2f} | "
+                     f"{f1(engine['summary'], f'{CLEAN_SNR_DB:g}/seen'):.3f} | {f1(engine['summary'], '-5/unseen'):.3f} | "
+                     f"{100 * negative_share(human['items']):.1f} % |")
+    text = "\n".join(lines) + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text)
+    return text
+
+
 # ------------------------------------------------------------------------------------------------------- export
 
 
@@ -633,6 +669,8 @@ def main(argv=None) -> int:
     mode.add_argument("--checkpoint", help="evaluate one model checkpoint")
     mode.add_argument("--report", nargs="+", help="per-model result JSONs to compare")
     mode.add_argument("--export", nargs="+", help="checkpoints to export with their test metrics")
+    mode.add_argument("--fix-report", nargs="+", metavar="NAME", help="the fix-ablation table of these runs (the "
+                      "reference first), from their results under --eval-dir")
     ap.add_argument("--manifest", help="test JSONL manifest (with --checkpoint)")
     ap.add_argument("--limit", type=int, help="evaluate only the first N items")
     ap.add_argument("--name", help="report (--checkpoint) or export (--export, one checkpoint) the model under this "
@@ -643,6 +681,7 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", nargs="*", help="with --report: result JSONs of the same models on the unseen-engine split")
     ap.add_argument("--human", nargs="*", help="with --report: result JSONs on held-out real human neutral speech")
     ap.add_argument("--results", help="results.json of --report (with --export)")
+    ap.add_argument("--eval-dir", help="with --fix-report: the recipe's eval folder")
     ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
@@ -657,6 +696,8 @@ def main(argv=None) -> int:
             json.dump(res, f)
         os.replace(a.out + ".tmp", a.out)
         print(json.dumps({k: res["summary"].get(k) for k in ("ser", "se", "items")}), flush=True)
+    elif a.fix_report:
+        print(fix_ablation_report(a.fix_report, a.eval_dir, a.out), flush=True)
     elif a.report:
         res = report(a.report, a.out, a.reference, a.ablation, a.engine, a.human)
         print(f"[report] {os.path.join(a.out, 'results.md')}", flush=True)

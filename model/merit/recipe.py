@@ -46,6 +46,18 @@ ABLATION_REF = "merit-sparse-stage1"
 EXTRA_SPLITS = ("test-engine", "human")
 
 
+# The generalisation fixes, each switched off in a stage-1-only run of Sparse MERIT (same data, steps and frozen
+# backbone as the pretraining ablation's reference, merit-sparse-stage1): what each one contributes. Not part of the
+# default recipe (5 x ~10 min); `--fix-ablations` adds them.
+FIX_ABLATIONS = {
+    "no-augment": ["--no-augment"],
+    "stored-noise": ["--no-on-the-fly-noise"],
+    "no-level": ["--no-level-features"],
+    "raw-magnitude": ["--no-normalise-magnitude"],
+    "light-ser-head": ["--ser-input-dropout", "0", "--ser-dropout", "0.1", "--no-ser-layer-norm"],
+}
+
+
 @dataclass
 class Task:
     name: str
@@ -58,7 +70,8 @@ def py(module: str, *args: str) -> List[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int = 0) -> List[Task]:
+def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int = 0,
+                fix_ablations: bool = False) -> List[Task]:
     c = os.path.join(work, "corpus")
     runs = os.path.join(work, "runs")
     ev = os.path.join(work, "eval")
@@ -116,7 +129,20 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         evaluate(ABLATION, f"train-{ABLATION}"),
         evaluate(ABLATION_REF, "train-merit-sparse", "stage1.pt"),
     ]
-    evals = [t.name for t in tasks if t.name.startswith("eval-")]
+    fix_runs = [f"fix-{n}" for n in FIX_ABLATIONS] if fix_ablations else []
+    for name in fix_runs:
+        tasks.append(train(name, "sparse_merit", ["pretrain"], *init, *FIX_ABLATIONS[name[len("fix-"):]], stage2=0))
+        tasks.extend(evaluate_all(name, f"train-{name}"))
+    tasks.extend(evaluate(ABLATION_REF, "train-merit-sparse", "stage1.pt", split) for split in EXTRA_SPLITS
+                 if fix_runs)
+    if fix_runs:
+        names = [ABLATION_REF, *fix_runs]
+        tasks.append(Task("report-fixes", py("merit.evaluate", "--fix-report", *names, "--eval-dir", ev,
+                                             "--out", os.path.join(models_dir, "eval", "fix_ablations.md")),
+                          os.path.join(models_dir, "eval", "fix_ablations.md"),
+                          [f"eval-{n}{sfx}" for n in names for sfx in ("", "@test-engine", "@human")]))
+    evals = [t.name for t in tasks if t.name.startswith("eval-") and not t.name.startswith("eval-fix-")
+             and "stage1@" not in t.name]
     per_split = {split: [os.path.join(ev, split, f"{n}.json") for n in [*COMPARED, DEFAULT]] for split in EXTRA_SPLITS}
     tasks.append(Task("report", py("merit.evaluate", "--report", *[os.path.join(ev, f"{n}.json") for n in
                                                                   [*COMPARED, DEFAULT, ABLATION_REF, ABLATION]],
@@ -232,9 +258,11 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="run only these stages (their inputs must exist)")
     ap.add_argument("--list", action="store_true", help="print the stages and exit")
+    ap.add_argument("--fix-ablations", action="store_true",
+                    help="also run the fix ablations (stage-1-only runs with one fix off each) and their report")
     a = ap.parse_args(argv)
     work, models_dir = os.path.abspath(a.work), os.path.abspath(a.models)
-    tasks = build_tasks(work, models_dir, PRESETS[a.preset], a.seed, a.train_seed)
+    tasks = build_tasks(work, models_dir, PRESETS[a.preset], a.seed, a.train_seed, a.fix_ablations)
     if a.list:
         for t in tasks:
             print(f"{t.name:28s} <- {','.join(t.deps) or '-':40s} {' '.join(t.cmd[2:])}")

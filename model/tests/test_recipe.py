@@ -44,3 +44,22 @@ def test_report_covers_every_evaluation_and_the_exports_are_the_four_committed_m
     default = tasks["export-default"].cmd
     assert _arg(default, "--name") == "merit-sparse" and f"/w/runs/{DEFAULT}/final.pt" in default
     assert sorted(exported + ["merit-sparse"]) == sorted(COMPARED)
+
+
+def test_fix_ablations_switch_off_one_fix_each_at_the_reference_budget():
+    from merit.recipe import ABLATION_REF, FIX_ABLATIONS
+
+    p = PRESETS["full"]
+    plain = {t.name for t in build_tasks("/w", "/m", p, seed=1)}
+    tasks = {t.name: t for t in build_tasks("/w", "/m", p, seed=1, fix_ablations=True)}
+    assert not any(n.startswith("train-fix-") for n in plain)
+    ref = tasks["train-merit-sparse"].cmd
+    for name, flags in FIX_ABLATIONS.items():
+        cmd = tasks[f"train-fix-{name}"].cmd
+        assert (_arg(cmd, "--stage1-steps"), _arg(cmd, "--stage2-steps")) == (_arg(ref, "--stage1-steps"), "0")
+        assert " ".join(flags) in " ".join(cmd) and " ".join(flags) not in " ".join(ref)
+    report = tasks["report-fixes"].cmd
+    assert report[report.index("--fix-report") + 1] == ABLATION_REF
+    assert set(tasks["report-fixes"].deps) <= set(tasks)
+    # the main report is the same with or without them
+    assert tasks["report"].cmd == {t.name: t for t in build_tasks("/w", "/m", p, seed=1)}["report"].cmd
