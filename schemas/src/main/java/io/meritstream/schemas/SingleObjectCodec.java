@@ -4,17 +4,22 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.message.BadHeaderException;
-import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.message.BinaryMessageEncoder;
-import org.apache.avro.message.MissingSchemaException;
 import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
@@ -31,20 +36,21 @@ public final class SingleObjectCodec<T extends SpecificRecord> {
 
     private final Class<T> type;
     private final Schema schema;
+    private final SpecificData model;
     private final BinaryMessageEncoder<T> encoder;
-    private final BinaryMessageDecoder<T> decoder;
-    private final List<Schema> knownWriterSchemas = new ArrayList<>();
+    /** Writer schemas by their fingerprint (as a little-endian long): the current one and every committed version. */
+    private final Map<Long, Schema> writers = new LinkedHashMap<>();
+    /** Datum readers per writer fingerprint; a reader caches its schema resolution, but is not for sharing. */
+    private final ThreadLocal<Map<Long, DatumReader<T>>> readers = ThreadLocal.withInitial(HashMap::new);
 
     private SingleObjectCodec(Class<T> type) {
         this.type = type;
         this.schema = SpecificData.get().getSchema(type);
-        SpecificData model = SpecificData.getForClass(type);
+        this.model = SpecificData.getForClass(type);
         this.encoder = new BinaryMessageEncoder<>(model, schema);
-        this.decoder = new BinaryMessageDecoder<>(model, schema);
-        knownWriterSchemas.add(schema);
+        writers.put(SchemaNormalization.parsingFingerprint64(schema), schema);
         for (Schema previous : SchemaHistory.versionsOf(schema.getName())) {
-            decoder.addSchema(previous);
-            knownWriterSchemas.add(previous);
+            writers.putIfAbsent(SchemaNormalization.parsingFingerprint64(previous), previous);
         }
     }
 
@@ -84,20 +90,28 @@ public final class SingleObjectCodec<T extends SpecificRecord> {
                     "not an Avro single-object message for %s: expected magic C3 01 and a %d-byte header, got %s",
                     schema.getName(), HEADER_LENGTH, describeStart(bytes)));
         }
-        try {
-            return decoder.decode(bytes);
-        } catch (MissingSchemaException e) {
+        long fingerprint =
+                ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        Schema writer = writers.get(fingerprint);
+        if (writer == null) {
             throw new SchemaDecodingException(String.format(
                     "unknown writer schema fingerprint %s for %s; known versions have %s",
                     HexFormat.of().formatHex(bytes, 2, HEADER_LENGTH),
                     schema.getName(),
-                    knownWriterSchemas.stream()
+                    writers.values().stream()
                             .map(SingleObjectCodec::fingerprintHex)
                             .toList()));
-        } catch (BadHeaderException e) {
+        }
+        int bodyLength = bytes.length - HEADER_LENGTH;
+        try {
+            BinaryDecoder body = DecoderFactory.get().binaryDecoder(bytes, HEADER_LENGTH, bodyLength, null);
+            return readers.get()
+                    .computeIfAbsent(fingerprint, f -> new SpecificDatumReader<>(writer, schema, model))
+                    .read(null, new BoundedDecoder(body, bodyLength));
+        } catch (SchemaDecodingException e) {
             throw new SchemaDecodingException(
-                    "bad single-object header for " + schema.getName() + ": " + e.getMessage());
-        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException e) {
+                    String.format("corrupt %s body (%d bytes): %s", schema.getName(), bytes.length, e.getMessage()), e);
+        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException e) {
             throw new SchemaDecodingException(
                     String.format("corrupt %s body (%d bytes): %s", schema.getName(), bytes.length, e), e);
         }

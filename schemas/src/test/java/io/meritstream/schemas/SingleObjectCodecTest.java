@@ -170,4 +170,44 @@ class SingleObjectCodecTest {
                 .isInstanceOf(SchemaDecodingException.class)
                 .hasMessageContaining("corrupt AudioFrame body (14 bytes)");
     }
+
+    @Test
+    void aDeclaredStringLongerThanTheRecordIsRejectedBeforeItIsAllocated() {
+        SingleObjectCodec<AudioFrame> frames = SingleObjectCodec.of(AudioFrame.class);
+        byte[] header = Arrays.copyOf(
+                frames.encode((AudioFrame) oneOfEachRecord().findFirst().orElseThrow()), 10);
+        // sessionId claims 2^30 bytes (zig-zag varint 80 80 80 80 08): 15 bytes in all. Avro alone allocates 1 GiB
+        // first and throws OutOfMemoryError, which would crash-loop the job on this offset.
+        byte[] hostile = concat(header, new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08});
+
+        assertThatThrownBy(() -> frames.decode(hostile))
+                .isInstanceOf(SchemaDecodingException.class)
+                .hasMessageContaining("declared string length 1073741824 does not fit in the 5-byte body");
+    }
+
+    @Test
+    void aDeclaredMapLargerThanTheRecordIsRejected() {
+        SingleObjectCodec<AudioFrame> frames = SingleObjectCodec.of(AudioFrame.class);
+        AudioFrame frame = (AudioFrame) oneOfEachRecord().findFirst().orElseThrow();
+        frame.setAttributes(java.util.Map.of());
+        byte[] bytes = frames.encode(frame);
+        assertThat(bytes[bytes.length - 1])
+                .as("the empty attributes map is the last byte")
+                .isEqualTo((byte) 0);
+        // 2^28 map entries (zig-zag varint 80 80 80 80 02) where the map was empty
+        byte[] hostile = concat(
+                Arrays.copyOf(bytes, bytes.length - 1),
+                new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x02});
+
+        assertThatThrownBy(() -> frames.decode(hostile))
+                .isInstanceOf(SchemaDecodingException.class)
+                .hasMessageContaining("declared map block of 268435456 items does not fit");
+        assertThat(frames.decode(bytes)).isEqualTo(frame);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
