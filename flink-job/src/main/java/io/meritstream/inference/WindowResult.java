@@ -1,6 +1,7 @@
 package io.meritstream.inference;
 
 import io.meritstream.avro.WindowFlag;
+import io.meritstream.ingest.StreamKey;
 
 /**
  * The model's output for one analysis window of one channel: the output of inference and the input of analytics.
@@ -49,6 +50,6 @@ public class WindowResult {
     }
 
     public String streamKey() {
-        return sessionId + "/" + channel;
+        return StreamKey.of(sessionId, channel);
     }
 }

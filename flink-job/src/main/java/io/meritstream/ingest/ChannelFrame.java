@@ -49,7 +49,7 @@ public abstract class ChannelFrame {
      * the resampler are partitioned alike.
      */
     protected static String streamKeyOf(ChannelFrame frame) {
-        return frame.sessionId + "/" + frame.channel;
+        return StreamKey.of(frame.sessionId, frame.channel);
     }
 
     /** The number of samples, 0 for none. */

@@ -1,6 +1,7 @@
 package io.meritstream.session;
 
 import io.meritstream.avro.WindowFlag;
+import io.meritstream.ingest.StreamKey;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -56,7 +57,7 @@ public class WindowRequest {
     }
 
     public String streamKey() {
-        return sessionId + "/" + channel;
+        return StreamKey.of(sessionId, channel);
     }
 
     @Override

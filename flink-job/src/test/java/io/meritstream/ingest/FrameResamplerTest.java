@@ -111,7 +111,9 @@ class FrameResamplerTest {
         harness.processElement(frame("a", 0, 48_000, slice(tone, 0), false), 0);
         harness.processElement(frame("b", 0, 48_000, slice(tone, 0), false), 0);
         harness.processElement(frame("a", 1, 48_000, slice(tone, 1), true), 0);
-        assertThat(output()).extracting(DecodedFrame::streamKey).containsExactly("a/mono", "a/mono");
+        assertThat(output())
+                .extracting(DecodedFrame::streamKey)
+                .containsExactly(StreamKey.of("a", "mono"), StreamKey.of("a", "mono"));
         assertThat(resampler.discontinuitiesCounter().getCount()).isZero();
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1); // b's segment still waits
     }

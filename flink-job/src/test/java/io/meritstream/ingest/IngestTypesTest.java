@@ -62,8 +62,8 @@ class IngestTypesTest {
         KeySelector<DecodedFrame, String> decodedKey = DecodedFrame::streamKey;
         NativeFrame frame = new NativeFrame("s", "agent", 0, 0, 8_000, new float[0], false, 0);
         DecodedFrame decoded = new DecodedFrame("s", "agent", 0, 0, new float[0], false, 0);
-        assertThat(InstantiationUtil.clone(nativeKey).getKey(frame)).isEqualTo("s/agent");
-        assertThat(InstantiationUtil.clone(decodedKey).getKey(decoded)).isEqualTo("s/agent");
+        assertThat(InstantiationUtil.clone(nativeKey).getKey(frame)).isEqualTo(StreamKey.of("s", "agent"));
+        assertThat(InstantiationUtil.clone(decodedKey).getKey(decoded)).isEqualTo(StreamKey.of("s", "agent"));
     }
 
     private static <T> T roundTrip(Class<T> type, T value) throws Exception {
