@@ -1,6 +1,7 @@
 package io.meritstream.cli.kafka;
 
 import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.cli.FileNames;
 import io.meritstream.cli.audio.WavAudio;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -59,7 +60,7 @@ public final class EnhancedAudioAssembler {
             EnhancedAudioChunk first = chunks.firstEntry().getValue();
             List<Long> missing = new ArrayList<>();
             byte[] pcm = assemble(chunks, missing);
-            Path file = dir.resolve(fileName(first.getSessionId(), first.getChannel()));
+            Path file = FileNames.inside(dir, fileName(first.getSessionId(), first.getChannel()));
             WavAudio.writePcm16(file, pcm, first.getSampleRate());
             boolean complete = chunks.lastEntry().getValue().getEndOfStream() && missing.isEmpty();
             written.add(new Written(
@@ -68,8 +69,9 @@ public final class EnhancedAudioAssembler {
         return written;
     }
 
+    /** {@code <session>.<channel>.enhanced.wav}, each id made a safe file-name part ({@link FileNames#part}). */
     public static String fileName(String sessionId, String channel) {
-        return sessionId + "." + channel + ".enhanced.wav";
+        return FileNames.part(sessionId) + "." + FileNames.part(channel) + ".enhanced.wav";
     }
 
     private static byte[] assemble(TreeMap<Long, EnhancedAudioChunk> chunks, List<Long> missing) {

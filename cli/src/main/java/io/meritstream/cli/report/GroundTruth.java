@@ -2,6 +2,7 @@ package io.meritstream.cli.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meritstream.cli.FileNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ public record GroundTruth(
         if (dir == null) {
             return Optional.empty();
         }
-        Path file = dir.resolve(sessionId + ".json");
+        Path file = FileNames.inside(dir, FileNames.part(sessionId) + ".json");
         return Files.isRegularFile(file) ? Optional.of(read(file)) : Optional.empty();
     }
 

@@ -6,6 +6,7 @@ import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
+import io.meritstream.cli.FileNames;
 import io.meritstream.cli.audio.WavAudio;
 import io.meritstream.cli.kafka.AvroJson;
 import io.meritstream.cli.kafka.EnhancedAudioAssembler;
@@ -103,7 +104,7 @@ public final class ReportGenerator {
             String title = session
                     + truth.map(g -> g.title().isEmpty() ? "" : ": " + g.title())
                             .orElse("");
-            Path trendPng = outDir.resolve(session + ".trend.png");
+            Path trendPng = FileNames.inside(outDir, FileNames.part(session) + ".trend.png");
             Charts.savePng(Charts.trendChart(title, panels, duration), trendPng, 1200, 260 + 230 * panels.size());
             images.add(trendPng);
 
@@ -118,13 +119,14 @@ public final class ReportGenerator {
                 Path noisyWav = noisyWav(truth, session, channel);
                 Path enhancedWav = inputs.enhancedDir() == null
                         ? null
-                        : inputs.enhancedDir().resolve(EnhancedAudioAssembler.fileName(session, channel));
+                        : FileNames.inside(inputs.enhancedDir(), EnhancedAudioAssembler.fileName(session, channel));
                 Spectrogram noisy = spectrogram(noisyWav);
                 Spectrogram enhanced = spectrogram(enhancedWav);
                 if (noisy == null && enhanced == null) {
                     continue;
                 }
-                Path png = outDir.resolve(session + "." + channel + ".spectrogram.png");
+                Path png = FileNames.inside(
+                        outDir, FileNames.part(session) + "." + FileNames.part(channel) + ".spectrogram.png");
                 Charts.savePng(
                         Charts.spectrogramChart(session + " " + channel + ": noisy vs enhanced", noisy, enhanced),
                         png,
@@ -252,7 +254,9 @@ public final class ReportGenerator {
             return null;
         }
         String name = truth.map(g -> g.channelFiles().get(channel)).orElse(null);
-        return inputs.callsDir().resolve(name != null ? name : session + "." + channel + ".wav");
+        return FileNames.inside(
+                inputs.callsDir(),
+                name != null ? name : FileNames.part(session) + "." + FileNames.part(channel) + ".wav");
     }
 
     private static Spectrogram spectrogram(Path wav) throws IOException {

@@ -6,6 +6,7 @@ import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.cli.audio.WavAudio;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,6 +20,26 @@ class EnhancedAudioAssemblerTest {
 
     @TempDir
     Path dir;
+
+    @Test
+    void sessionIdsFromKafkaNeverWriteOutsideTheFolderNorShareAFile() throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        EnhancedAudioAssembler assembler = new EnhancedAudioAssembler();
+        for (String session : List.of("../../escaped", "/tmp/absolute", "a/b", "a_b", "..")) {
+            assembler.add(chunk(session, "agent", 0, true));
+        }
+        assembler.add(chunk("call-1", "../agent", 0, true));
+
+        List<EnhancedAudioAssembler.Written> written = assembler.writeAll(out);
+
+        assertThat(written).hasSize(6);
+        assertThat(written).allSatisfy(w -> assertThat(w.file().getParent()).isEqualTo(out.toAbsolutePath()));
+        assertThat(written.stream().map(w -> w.file().getFileName().toString()).distinct())
+                .hasSize(6);
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(out); // nothing beside out/
+        }
+    }
 
     @Test
     void chunksInAnyOrderAndRepeatedMakeOneContinuousWavInSeqOrder() throws Exception {
