@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.junit.jupiter.api.Test;
@@ -183,8 +185,36 @@ class KafkaSettingsTest {
                 "kafka.bootstrap-servers", "b:1",
                 "kafka.properties.security.protocol", "SSL",
                 "kafka.dlq-delivery-guarantee", "exactly-once")));
-        assertThat(KafkaConnectors.audioFrameSource(settings).build()).isNotNull();
-        assertThat(KafkaConnectors.deadLetterSink(settings)).isNotNull();
+        // The connectors keep what they were built with in private fields: read them, so that a lost property fails.
+        Properties source = field(KafkaConnectors.audioFrameSource(settings).build(), "props", Properties.class);
+        assertThat(source)
+                .containsEntry("bootstrap.servers", "b:1")
+                .containsEntry("security.protocol", "SSL")
+                .containsEntry("group.id", "merit-stream");
+        KafkaSink<?> dlq = KafkaConnectors.deadLetterSink(settings);
+        assertThat(field(dlq, "kafkaProducerConfig", Properties.class))
+                .containsEntry("bootstrap.servers", "b:1")
+                .containsEntry("security.protocol", "SSL")
+                .containsEntry("transaction.timeout.ms", KafkaConnectors.DEFAULT_TRANSACTION_TIMEOUT_MS);
+        assertThat(field(dlq, "deliveryGuarantee", DeliveryGuarantee.class)).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(field(dlq, "transactionalIdPrefix", String.class)).isEqualTo("merit-stream-audio-dlq");
+        KafkaSink<?> events = KafkaConnectors.emotionEventsSink(settings);
+        assertThat(field(events, "transactionalIdPrefix", String.class)).isEqualTo("merit-stream-emotion-events");
+    }
+
+    private static <T> T field(Object target, String name, Class<T> type) {
+        for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                java.lang.reflect.Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return type.cast(f.get(target));
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            } catch (IllegalAccessException e) {
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError(target.getClass() + " has no field " + name + " (the connector changed)");
     }
 
     private static Configuration conf(Map<String, String> values) {

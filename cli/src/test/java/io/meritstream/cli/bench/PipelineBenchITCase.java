@@ -39,7 +39,17 @@ class PipelineBenchITCase {
                     .isLessThanOrEqualTo(1_000 + 20);
             assertThat(level.processingMs().percentile(1)).isPositive();
             assertThat(level.failedWindows()).isZero();
-            assertThat(level.verdict()).isNotNull();
+            // The verdict is the rule applied to this level's own measurements (not how fast they are).
+            assertThat(level.verdict())
+                    .isEqualTo(KeepsUpRule.DEFAULT.judge(
+                            level.inputWindowsPerSecond(),
+                            level.outputEventsPerSecond(),
+                            level.latencyMs().percentile(99),
+                            1_000,
+                            level.failedWindows()));
+            assertThat(level.verdict().keepsUp() || !level.verdict().reason().isBlank())
+                    .as("a level that falls behind says why: %s", level.verdict())
+                    .isTrue();
 
             PipelineBench.Backlog backlog = bench.backlog(2, 6, Duration.ofMinutes(2));
             // About one window per channel per second of audio (early first window, final window at end of stream).
