@@ -90,6 +90,17 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
         inFlight.put(request, future);
         future.whenComplete((inference, error) -> {
             inFlight.remove(request);
+            int failedInARow = batcher.failedBatchesInARow();
+            int limit = settings.failAfterFailedBatches();
+            if (error != null && limit > 0 && failedInARow >= limit) {
+                // Flink's async operator fails the job with this: the restart strategy decides what comes next.
+                resultFuture.completeExceptionally(new InferenceFailedException(
+                        failedInARow + " model batches in a row failed (limit " + limit + ", option"
+                                + " 'inference.fail-after-failed-batches'): the model cannot run here; last error: "
+                                + rootMessage(error),
+                        error));
+                return;
+            }
             WindowResult result = error == null ? convert(request, inference) : failed(request, error);
             metrics.windowDone(System.nanoTime() - start, result.failed());
             resultFuture.complete(Collections.singletonList(result));
@@ -126,6 +137,11 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
             return failed(request, e);
         }
         return r;
+    }
+
+    private static String rootMessage(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        return cause instanceof InferenceFailedException ? cause.getMessage() : cause.toString();
     }
 
     private WindowResult failed(WindowRequest request, Throwable error) {

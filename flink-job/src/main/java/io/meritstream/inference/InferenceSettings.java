@@ -14,13 +14,25 @@ import java.io.Serializable;
  * @param asyncTimeoutMs longest a window may take from arrival at the operator to its result; then it fails
  */
 public record InferenceSettings(
-        ModelSpec model, int batchMax, long batchTimeoutMs, long callTimeoutMs, int asyncCapacity, long asyncTimeoutMs)
+        ModelSpec model,
+        int batchMax,
+        long batchTimeoutMs,
+        long callTimeoutMs,
+        int asyncCapacity,
+        long asyncTimeoutMs,
+        int failAfterFailedBatches)
         implements Serializable {
 
-    /** Settings without a model-call deadline (windows still time out after {@code asyncTimeoutMs}). */
+    /** The default of {@code failAfterFailedBatches}: the job fails after this many model batches in a row failed. */
+    public static final int DEFAULT_FAIL_AFTER_FAILED_BATCHES = 10;
+
+    /**
+     * Settings without a model-call deadline (windows still time out after {@code asyncTimeoutMs}) and with the default
+     * failure limit.
+     */
     public InferenceSettings(
             ModelSpec model, int batchMax, long batchTimeoutMs, int asyncCapacity, long asyncTimeoutMs) {
-        this(model, batchMax, batchTimeoutMs, 0, asyncCapacity, asyncTimeoutMs);
+        this(model, batchMax, batchTimeoutMs, 0, asyncCapacity, asyncTimeoutMs, DEFAULT_FAIL_AFTER_FAILED_BATCHES);
     }
 
     public InferenceSettings {
@@ -32,6 +44,10 @@ public record InferenceSettings(
         }
         if (batchTimeoutMs < 0) {
             throw new IllegalArgumentException("batchTimeoutMs must be >= 0, got " + batchTimeoutMs);
+        }
+        if (failAfterFailedBatches < 0) {
+            throw new IllegalArgumentException(
+                    "failAfterFailedBatches must be >= 0 (0 = never), got " + failAfterFailedBatches);
         }
         if (callTimeoutMs < 0) {
             throw new IllegalArgumentException("callTimeoutMs must be >= 0 (0 = none), got " + callTimeoutMs);

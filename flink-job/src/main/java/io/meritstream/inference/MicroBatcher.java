@@ -70,6 +70,9 @@ public final class MicroBatcher implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final AtomicInteger outstanding = new AtomicInteger();
+    /** Written by the batching thread only; read by the callers' callbacks. */
+    private volatile int failedInARow;
+
     private volatile boolean closed;
     /** The running model call, so that {@link #close} can abort it. */
     private volatile ModelCall currentCall;
@@ -198,6 +201,11 @@ public final class MicroBatcher implements AutoCloseable {
         }
     }
 
+    /** Batches in a row whose model call failed (after the retry); 0 after any batch that succeeds. */
+    public int failedBatchesInARow() {
+        return failedInARow;
+    }
+
     /** Windows completed from outside (timed out) are not worth a slot in a batch. */
     private void dropCompleted() {
         pending.removeIf(p -> p.result.isDone());
@@ -248,9 +256,11 @@ public final class MicroBatcher implements AutoCloseable {
                 if (first != null && first != t) {
                     failure.addSuppressed(first);
                 }
+                failedInARow++;
                 batch.forEach(p -> p.result.completeExceptionally(failure));
                 return;
             }
+            failedInARow = 0;
             listener.batchSucceeded(batch.size(), System.nanoTime() - start);
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).result.complete(split(out, i, batch.get(i).samples.length));

@@ -79,6 +79,15 @@ public final class InferenceOptions {
             .withDescription("Longest a window may take from entering the inference operator to its result, in"
                     + " milliseconds. A window past it becomes a failed-window result (the job goes on).");
 
+    public static final ConfigOption<Integer> FAIL_AFTER_FAILED_BATCHES = ConfigOptions.key(
+                    "inference.fail-after-failed-batches")
+            .intType()
+            .defaultValue(InferenceSettings.DEFAULT_FAIL_AFTER_FAILED_BATCHES)
+            .withDescription("The job fails (and Flink's restart strategy takes over) when this many model batches in"
+                    + " a row have failed, each after its retry: a model that cannot run at all (a sticky CUDA error,"
+                    + " a broken file) must not turn every call into silence with no events. Single failures still"
+                    + " become failed-window results. 0: never fail the job.");
+
     /**
      * Reads and validates the inference options.
      *
@@ -115,7 +124,9 @@ public final class InferenceOptions {
                     + " ms), or windows would time out before a slow call is aborted and retried");
         }
         ModelSpec model = new ModelSpec(path.isEmpty() ? null : path, device, conf.get(DEVICE_FALLBACK), intra, inter);
-        return new InferenceSettings(model, batchMax, batchTimeout, callTimeout, capacity, asyncTimeout);
+        int failAfter = conf.get(FAIL_AFTER_FAILED_BATCHES);
+        requireAtLeast(FAIL_AFTER_FAILED_BATCHES, failAfter, 0, " (0 = never)");
+        return new InferenceSettings(model, batchMax, batchTimeout, callTimeout, capacity, asyncTimeout, failAfter);
     }
 
     private static void requireAtLeast(ConfigOption<?> option, long value, long min, String note) {

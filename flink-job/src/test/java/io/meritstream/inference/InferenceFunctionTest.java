@@ -137,6 +137,58 @@ class InferenceFunctionTest {
     }
 
     @Test
+    void aModelThatNeverRunsFailsTheJobAfterTheLimitOfFailedBatchesInARow() throws Exception {
+        InferenceSettings one = settings(1, 0, 60_000);
+        InferenceSettings s = new InferenceSettings(one.model(), 1, 0, 0, 16, 60_000, 3);
+        FakeWindowModel model = new FakeWindowModel();
+        model.failNextCalls.set(Integer.MAX_VALUE); // a sticky error: every call fails
+        InferenceFunction fn = new InferenceFunction(s, spec -> model);
+        try (var h = harness(fn, s)) {
+            h.getEnvironment().setExpectedExternalFailureCause(Throwable.class); // how an operator fails its task
+            h.open();
+            for (int i = 0; i < 2; i++) {
+                h.processElement(request("s1", i, 1, 16000), i);
+                h.endInput(); // one window, one batch, in this order
+            }
+            h.processElement(request("s1", 2, 1, 16000), 2);
+            // A failed task never drains its queue, so wait for the failure rather than the end of input.
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (h.getEnvironment().getActualExternalFailureCause().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(byIndex(h.extractOutputValues()))
+                    .as("the first two batches become failed windows, as single failures do")
+                    .hasSize(2)
+                    .allMatch(WindowResult::failed);
+            assertThat(h.getEnvironment().getActualExternalFailureCause())
+                    .as("the third fails the job")
+                    .hasValueSatisfying(cause -> assertThat(cause)
+                            .hasStackTraceContaining("3 model batches in a row failed (limit 3, option"
+                                    + " 'inference.fail-after-failed-batches')")
+                            .hasStackTraceContaining("fake model failure"));
+        }
+    }
+
+    @Test
+    void aSuccessResetsTheCountOfFailedBatches() throws Exception {
+        InferenceSettings one = settings(1, 0, 60_000);
+        InferenceSettings s = new InferenceSettings(one.model(), 1, 0, 0, 16, 60_000, 2);
+        FakeWindowModel model = new FakeWindowModel();
+        InferenceFunction fn = new InferenceFunction(s, spec -> model);
+        try (var h = harness(fn, s)) {
+            h.getEnvironment().setExpectedExternalFailureCause(Throwable.class);
+            h.open();
+            for (int i = 0; i < 6; i++) {
+                model.failNextCalls.set(i % 2 == 0 ? 2 : 0); // fail, succeed, fail, succeed, ...
+                h.processElement(request("s1", i, 1, 16000), i);
+                h.endInput();
+            }
+            assertThat(h.extractOutputValues()).hasSize(6);
+            assertThat(h.getEnvironment().getActualExternalFailureCause()).isEmpty();
+        }
+    }
+
+    @Test
     void aTimedOutWindowBecomesAFailedResultInsteadOfFailingTheJob() throws Exception {
         InferenceSettings s = settings(1, 0, 1_000);
         CountDownLatch release = new CountDownLatch(1);
