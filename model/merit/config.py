@@ -105,6 +105,9 @@ class SERHeadConfig:
     # frame): the tiny backbone's GroupNorm front end is gain-invariant, so without them the head cannot see level,
     # a main arousal cue.
     level_features: bool = False
+    # 1 / the softmax temperature fitted on the dev split after training (merit.evaluate --export --calibrate): the
+    # job's alert thresholds are probabilities, so they need calibrated ones. Training always runs at 1.
+    logit_scale: float = 1.0
     classes: List[str] = field(default_factory=lambda: list(EMOTION_CLASSES))
 
 

@@ -637,9 +637,49 @@ def _card_data(data):
     return data
 
 
-def export_with_metrics(ckpts: List[str], results_path: str, out: str, name: Optional[str] = None) -> List[str]:
+TEMPERATURES = np.exp(np.linspace(math.log(0.1), math.log(10.0), 193))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> Dict:
+    """The softmax temperature T that minimises the negative log-likelihood of `labels` under softmax(logits / T)
+    (temperature scaling, Guo et al. 2017): one number, so argmax and every F1 stay the same; only how sure the
+    probabilities are changes. logits [N, C], labels [N]."""
+    def nll(t: float) -> float:
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(labels)), labels].mean())
+
+    losses = [nll(t) for t in TEMPERATURES]
+    best = int(np.argmin(losses))
+    return {"temperature": round(float(TEMPERATURES[best]), 4), "nll": round(nll(1.0), 4),
+            "nll_calibrated": round(losses[best], 4), "items": int(len(labels))}
+
+
+@torch.no_grad()
+def calibrate(model: torch.nn.Module, manifest: str) -> Dict:
+    """Fits the temperature on `manifest` (whole noisy utterances, as evaluated) and sets 1/T on the SER head."""
+    from merit.heads import SERHead
+
+    heads = [m for m in model.modules() if isinstance(m, SERHead)]
+    if not heads:
+        raise ValueError("model has no emotion head to calibrate")
+    logits, labels = [], []
+    for r in read_manifest(manifest):
+        out = model(torch.from_numpy(read_audio(r["noisy_path"])).unsqueeze(0))
+        logits.append(out.emotion_logits[0].numpy() / heads[0].cfg.logit_scale)
+        labels.append(EMOTION_CLASSES.index(r["emotion"]))
+    fit = fit_temperature(np.stack(logits), np.array(labels))
+    for head in heads:
+        head.cfg.logit_scale = round(1.0 / fit["temperature"], 6)
+    return fit
+
+
+def export_with_metrics(ckpts: List[str], results_path: str, out: str, name: Optional[str] = None,
+                        calibration_manifest: Optional[str] = None) -> List[str]:
     """`name` (one checkpoint only) exports under another name than the run's, e.g. a longer run of Sparse MERIT as
-    the job's default `merit-sparse`; its test metrics are still looked up under the run's own name."""
+    the job's default `merit-sparse`; its test metrics are still looked up under the run's own name.
+    `calibration_manifest` (the dev split): fit each model's softmax temperature on it first (`calibrate`)."""
     from merit.export import export_model
 
     if name and len(ckpts) != 1:
@@ -653,6 +693,8 @@ def export_with_metrics(ckpts: List[str], results_path: str, out: str, name: Opt
         card_metrics = {"test": test, "dev": (metrics or {}).get("dev") if isinstance(metrics, dict) else None}
         if test is None:
             raise ValueError(f"{results_path} has no test results for {cfg.name}")
+        if calibration_manifest and (isinstance(cfg, CascadeConfig) or cfg.kind != "se_only"):
+            card_metrics["calibration"] = calibrate(model, calibration_manifest)
         if name:
             card_metrics["run"] = cfg.name
             cfg = dataclasses.replace(cfg, name=name)
@@ -682,6 +724,8 @@ def main(argv=None) -> int:
     ap.add_argument("--human", nargs="*", help="with --report: result JSONs on held-out real human neutral speech")
     ap.add_argument("--results", help="results.json of --report (with --export)")
     ap.add_argument("--eval-dir", help="with --fix-report: the recipe's eval folder")
+    ap.add_argument("--calibrate", metavar="DEV.jsonl", help="with --export: fit each model's softmax temperature on "
+                    "this manifest before exporting (the argmax, so every F1, is unchanged)")
     ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
@@ -704,7 +748,7 @@ def main(argv=None) -> int:
     else:
         if not a.results:
             ap.error("--export needs --results")
-        written = export_with_metrics(a.export, a.results, a.out, a.name)
+        written = export_with_metrics(a.export, a.results, a.out, a.name, a.calibrate)
         if a.done:
             with open(a.done, "w") as f:
                 f.write("\n".join(written) + "\n")

@@ -122,4 +122,5 @@ class SERHead(nn.Module):
             if waveform is None:
                 raise ValueError("this SER head uses level features: pass the waveform")
             features = torch.cat([features, self.level_channels(waveform, features.shape[1])], dim=-1)
-        return self.mlp(self.pool(features))
+        logits = self.mlp(self.pool(features))
+        return logits * self.cfg.logit_scale if self.cfg.logit_scale != 1.0 else logits

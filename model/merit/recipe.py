@@ -152,12 +152,13 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                       os.path.join(models_dir, "eval", "results.json"), evals))
     tasks.append(Task("export", py("merit.evaluate", "--export", *[os.path.join(runs, n, "final.pt") for n in EXPORTED],
                                    "--results", os.path.join(models_dir, "eval", "results.json"),
-                                   "--out", models_dir, "--done", os.path.join(work, "export.done")),
+                                   "--calibrate", dev_m, "--out", models_dir, "--done", os.path.join(work, "export.done")),
                       os.path.join(work, "export.done"), ["report"]))
     tasks.append(Task("export-default", py("merit.evaluate", "--export", os.path.join(runs, DEFAULT, "final.pt"),
                                            "--name", "merit-sparse",
                                            "--results", os.path.join(models_dir, "eval", "results.json"),
-                                           "--out", models_dir, "--done", os.path.join(work, "export-default.done")),
+                                           "--calibrate", dev_m, "--out", models_dir,
+                                           "--done", os.path.join(work, "export-default.done")),
                       os.path.join(work, "export-default.done"), ["report"]))
     return tasks
 

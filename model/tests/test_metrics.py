@@ -168,3 +168,16 @@ def test_clustered_tests_resample_whole_utterances():
     by_utt = paired_bootstrap(lambda idx: float(np.mean(d[idx])), clusters, rounds=500)
     width = lambda r: r["ci95"][1] - r["ci95"][0]  # noqa: E731
     assert width(by_utt) > 1.8 * width(by_item) and by_utt["clusters"] == 20
+
+
+def test_temperature_scaling_recovers_the_temperature_that_made_the_probabilities():
+    from merit.evaluate import fit_temperature
+
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.0, size=(4000, 4))
+    p = np.exp(true_logits) / np.exp(true_logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(4, p=row) for row in p])
+    fit = fit_temperature(true_logits * 2.0, labels)  # an over-confident model: logits twice too large
+    assert fit["temperature"] == pytest.approx(2.0, rel=0.1)
+    assert fit["nll_calibrated"] < fit["nll"] and fit["items"] == 4000
+    assert fit_temperature(true_logits, labels)["temperature"] == pytest.approx(1.0, rel=0.1)
