@@ -8,6 +8,7 @@ import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.DeadLetterReason;
 import io.meritstream.avro.WindowFlag;
 import io.meritstream.ingest.G711;
+import io.meritstream.ingest.StreamKey;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import io.meritstream.schemas.SingleObjectCodec;
 import io.meritstream.session.WindowRequest;
@@ -143,26 +144,31 @@ class IngestWindowingITCase {
         Map<String, List<WindowRequest>> windows = CollectingSink.VALUES.stream()
                 .sorted(Comparator.comparingLong(w -> w.windowIndex))
                 .collect(Collectors.groupingBy(WindowRequest::streamKey));
-        assertThat(windows).containsOnlyKeys("call-A/agent", "call-B/customer", "call-B/agent");
+        assertThat(windows)
+                .containsOnlyKeys(
+                        StreamKey.of("call-A", "agent"),
+                        StreamKey.of("call-B", "customer"),
+                        StreamKey.of("call-B", "agent"));
 
         // 16 kHz PCM: exact samples.
         float[] expectedA = new float[pcm.length];
         for (int i = 0; i < pcm.length; i++) {
             expectedA[i] = pcm[i] / 32768f;
         }
-        assertWindows(windows.get("call-A/agent"), pcm.length);
-        assertThat(timeline(windows.get("call-A/agent"), pcm.length)).containsExactly(expectedA);
+        assertWindows(windows.get(StreamKey.of("call-A", "agent")), pcm.length);
+        assertThat(timeline(windows.get(StreamKey.of("call-A", "agent")), pcm.length))
+                .containsExactly(expectedA);
 
         // 8 kHz μ-law, resampled: the 1 kHz tone within μ-law's quantisation noise (≈ 38 dB SNR).
         int lengthB = muLawTone.length * 2;
-        assertWindows(windows.get("call-B/customer"), lengthB);
-        assertThat(errorDb(timeline(windows.get("call-B/customer"), lengthB), 1_000, 0.5))
+        assertWindows(windows.get(StreamKey.of("call-B", "customer")), lengthB);
+        assertThat(errorDb(timeline(windows.get(StreamKey.of("call-B", "customer")), lengthB), 1_000, 0.5))
                 .isLessThan(-30);
 
         // 48 kHz float, resampled: the 440 Hz tone, no quantisation, so far closer.
         int lengthC = floatTone.length / 3;
-        assertWindows(windows.get("call-B/agent"), lengthC);
-        assertThat(errorDb(timeline(windows.get("call-B/agent"), lengthC), 440, 0.3))
+        assertWindows(windows.get(StreamKey.of("call-B", "agent")), lengthC);
+        assertThat(errorDb(timeline(windows.get(StreamKey.of("call-B", "agent")), lengthC), 440, 0.3))
                 .isLessThan(-60);
 
         // Every bad record is in the dead-letter topic with its reason, its key and its bytes.
