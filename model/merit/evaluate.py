@@ -433,6 +433,23 @@ def condition_table(results: Dict[str, Dict], order: List[str]) -> str:
     return "\n".join(lines)
 
 
+SIGNIFICANCE_HEADER = ("| baseline | subset | items | ΔF1-macro [95 % CI] (p) | accuracy p (clustered) | "
+                       "ΔSSNR dB [95 % CI] (p) |", "|---|---|---|---|---|---|")
+
+
+def significance_rows(comparisons: Dict[str, Dict[str, Dict]]) -> List[str]:
+    """One markdown row per baseline and subset of `significance` results."""
+    rows = []
+    for name, sub in comparisons.items():
+        for subset, c in sub.items():
+            f, sn, m = c.get("bootstrap_f1_macro"), c.get("bootstrap_ssnr_db"), c.get("clustered_accuracy")
+            fs = f"{f['difference']:+.3f} [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] ({f['p_value']:.3g})" if f else "–"
+            ss = f"{sn['difference']:+.2f} [{sn['ci95'][0]:+.2f}, {sn['ci95'][1]:+.2f}] ({sn['p_value']:.3g})" if sn else "–"
+            ms = f"{m['p_value']:.3g}" if m else "–"
+            rows.append(f"| {name} | {subset} | {c['items']} | {fs} | {ms} | {ss} |")
+    return rows
+
+
 def negative_share(items: List[Dict]) -> float:
     """Share of items the model calls angry or sad (the false alarms of a neutral speaker)."""
     negative = {EMOTION_CLASSES.index("angry"), EMOTION_CLASSES.index("sad")}
@@ -513,18 +530,8 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[List[s
         md += [f"Paired significance, {reference} minus baseline, clustered by utterance (the mixtures of one "
                f"utterance are resampled together; p: sign-flip randomisation test on accuracy, McNemar's question "
                f"for clustered items; bootstrap {BOOTSTRAP}x over utterances on F1-macro and mean SSNR):", "",
-               "| baseline | subset | items | ΔF1-macro [95 % CI] (p) | accuracy p (clustered) | ΔSSNR dB [95 % CI] (p) |",
-               "|---|---|---|---|---|---|"]
-        for name, sub in comparisons.items():
-            for subset, c in sub.items():
-                f = c.get("bootstrap_f1_macro")
-                s = c.get("bootstrap_ssnr_db")
-                m = c.get("clustered_accuracy")
-                fs = f"{f['difference']:+.3f} [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] ({f['p_value']:.3g})" if f else "–"
-                ss = f"{s['difference']:+.2f} [{s['ci95'][0]:+.2f}, {s['ci95'][1]:+.2f}] ({s['p_value']:.3g})" if s else "–"
-                md.append(f"| {name} | {subset} | {c['items']} | {fs} | {m['p_value']:.3g} | {ss} |" if m else
-                          f"| {name} | {subset} | {c['items']} | {fs} | – | {ss} |")
-        md.append("")
+               *SIGNIFICANCE_HEADER]
+        md += significance_rows(comparisons) + [""]
     if engine_order:
         md += ["## Unseen engine (flite voices, never heard in training)", "",
                "F1-macro, SSNR (dB) and STOI, noisy input → enhanced, per condition:", "",
@@ -534,16 +541,7 @@ def report(paths: List[str], out: str, reference: str, ablation: Optional[List[s
                 md += [f"Confusion of {n} on the unseen engine (all conditions):", "", confusion_md(engine[n]["summary"]), ""]
         if engine_sig:
             md += [f"Clustered significance on the unseen engine, {reference} minus baseline:", "",
-                   "| baseline | subset | items | ΔF1-macro [95 % CI] (p) | accuracy p (clustered) | ΔSSNR dB [95 % CI] (p) |",
-                   "|---|---|---|---|---|---|"]
-            for name, sub in engine_sig.items():
-                for subset, c in sub.items():
-                    f, sn, m = c.get("bootstrap_f1_macro"), c.get("bootstrap_ssnr_db"), c.get("clustered_accuracy")
-                    fs = f"{f['difference']:+.3f} [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] ({f['p_value']:.3g})" if f else "–"
-                    ss = f"{sn['difference']:+.2f} [{sn['ci95'][0]:+.2f}, {sn['ci95'][1]:+.2f}] ({sn['p_value']:.3g})" if sn else "–"
-                    md.append(f"| {name} | {subset} | {c['items']} | {fs} | {m['p_value']:.3g} | {ss} |" if m else
-                              f"| {name} | {subset} | {c['items']} | {fs} | – | {ss} |")
-            md.append("")
+                   *SIGNIFICANCE_HEADER, *significance_rows(engine_sig), ""]
     if human_order:
         md += ["## Real human neutral speech (held-out Asterisk prompts)", "",
                "Share of items a model calls angry or sad (all are calm, neutral prompts; lower is better):", "",

@@ -41,6 +41,10 @@ import torch
 from torch import Tensor, nn
 
 from merit.config import EMOTION_CLASSES, CascadeConfig, ModelConfig, config_from_dict, config_to_dict, named_config
+from merit.data import augment
+from merit.data.audio import active_mask
+from merit.data.mix import scale_noise_to_snr
+from merit.data.noise import make_noise, seen_noise
 from merit.exact_gradients import exact_conv_gradients
 from merit.factory import build_model, load_checkpoint
 from merit.heads import SEHead
@@ -162,11 +166,8 @@ class MixingSampler(CropSampler):
 
     def __init__(self, recs: List[Dict], batch_size: int, crop_samples: int, seed: int, run: "TrainRunConfig"):
         super().__init__(recs, batch_size, crop_samples, seed)
-        from merit.data import real_noise
-        from merit.data.noise import SEEN_NOISE
-
         self.run = run
-        self.noise_types = list(SEEN_NOISE) + (list(real_noise.REAL_SEEN) if real_noise.available() else [])
+        self.noise_types = list(seen_noise())
         self._clean: Dict[int, np.ndarray] = {}
 
     def clean(self, i: int) -> np.ndarray:
@@ -175,11 +176,6 @@ class MixingSampler(CropSampler):
         return self._clean[i]
 
     def pair(self, i: int, step: int, slot: int) -> Tuple[np.ndarray, np.ndarray]:
-        from merit.data import augment, real_noise
-        from merit.data.audio import active_mask
-        from merit.data.mix import scale_noise_to_snr
-        from merit.data.noise import make_noise
-
         rng = np.random.default_rng([self.seed, step, slot])
         speech = self.clean(i)
         aug = augment.draw_channel_augment(rng) if self.run.augment else None
@@ -189,8 +185,7 @@ class MixingSampler(CropSampler):
         y = c.copy()
         if rng.random() >= self.run.clean_share and active_mask(c).any():
             kind = str(rng.choice(self.noise_types))
-            noise = (real_noise.make_real_noise(kind, self.n, rng) if kind in real_noise.REAL_SEEN
-                     else make_noise(kind, self.n, rng, "train"))
+            noise = make_noise(kind, self.n, rng, "train")  # generated and recorded types alike
             y = c + scale_noise_to_snr(c, noise, float(rng.uniform(self.run.snr_low_db, self.run.snr_high_db)))
         if aug is not None:
             c, y = augment.augment_channel(c, y, aug)

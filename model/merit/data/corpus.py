@@ -28,10 +28,10 @@ import time
 
 import numpy as np
 
-from . import human, real_noise
+from . import human
 from .audio import EMOTIONS, db_to_gain, limit_peak, write_wav
 from .mix import CLEAN_NOISE, CLEAN_SNR_DB, mix, write_manifest
-from .noise import SEEN_NOISE, UNSEEN_NOISE, make_noise, prewarm_babble
+from .noise import make_noise, prewarm_babble, seen_noise, unseen_noise
 from .prosody import Prosody, sample_prosody
 from .sentences import texts
 from .tts import synthesize, trim_silence
@@ -44,20 +44,22 @@ HUMAN_SPLIT = "human"
 ALL_SPLITS = SPLITS + (ENGINE_SPLIT, HUMAN_SPLIT)
 
 
-def seen_noise() -> tuple[str, ...]:
-    return SEEN_NOISE + (real_noise.REAL_SEEN if real_noise.available() else ())
-
-
-def unseen_noise() -> tuple[str, ...]:
-    return UNSEEN_NOISE + (real_noise.REAL_UNSEEN if real_noise.available() else ())
-
-
 def _mixture(snr: float, noise: str, seen: bool) -> dict:
     return {"snr_db": snr, "noise": noise, "noise_seen": seen}
 
 
-def _test_mixtures(split: str, rng: np.random.Generator, i: int, train_snr, train_mixtures: int) -> list[dict]:
-    seen, unseen = seen_noise(), unseen_noise()
+def _mixtures(split: str, rng: np.random.Generator, i: int, train_snr, train_mixtures: int,
+              seen: tuple[str, ...], unseen: tuple[str, ...]) -> list[dict]:
+    """The mixtures of one utterance of `split`, each with its overall gain and noise seed drawn."""
+    mixtures = _conditions(split, rng, i, train_snr, train_mixtures, seen, unseen)
+    for m in mixtures:
+        m["gain_db"] = round(float(rng.uniform(*GAIN_RANGE_DB)), 2)
+        m["noise_seed"] = int(rng.integers(2 ** 31))
+    return mixtures
+
+
+def _conditions(split: str, rng: np.random.Generator, i: int, train_snr, train_mixtures: int,
+                seen: tuple[str, ...], unseen: tuple[str, ...]) -> list[dict]:
     if split == "train":
         return [_mixture(round(float(rng.uniform(*train_snr)), 2), str(rng.choice(seen)), True)
                 for _ in range(train_mixtures)]
@@ -80,6 +82,7 @@ def plan(seed: int, per_class: dict[str, int], train_snr: tuple[float, float],
     how the work is spread over workers. `per_class` may name "test-engine" too (default: as "test"); `human_limit`
     keeps only the first prompts of each human split (tests)."""
     jobs = []
+    noise = seen_noise(), unseen_noise()  # what is installed decides once, not per utterance
     for si, split in enumerate(SPLITS + (ENGINE_SPLIT,)):
         rng = np.random.default_rng([seed, si])
         n = per_class.get(split, per_class["test"])
@@ -92,20 +95,14 @@ def plan(seed: int, per_class: dict[str, int], train_snr: tuple[float, float],
             sid = str(order[i % len(order)])
             text = str(split_texts[int(rng.integers(len(split_texts)))])
             pros = sample_prosody(emo, rng).as_dict()
-            mixtures = _test_mixtures(split, rng, i, train_snr, train_mixtures)
-            for m in mixtures:
-                m["gain_db"] = round(float(rng.uniform(*GAIN_RANGE_DB)), 2)
-                m["noise_seed"] = int(rng.integers(2 ** 31))
+            mixtures = _mixtures(split, rng, i, train_snr, train_mixtures, *noise)
             jobs.append({"split": split, "utt": f"{split}-{i:05d}", "speaker": sid, "text": text, "emotion": emo,
                          "prosody": pros, "mixtures": mixtures})
     if human_speech:
         for hi, (split, part) in enumerate((("train", "train"), (HUMAN_SPLIT, "heldout"))):
             rng = np.random.default_rng([seed, 100 + hi])
             for i, path in enumerate(human.human_files(part)[:human_limit]):
-                mixtures = _test_mixtures(split, rng, i, train_snr, train_mixtures)
-                for m in mixtures:
-                    m["gain_db"] = round(float(rng.uniform(*GAIN_RANGE_DB)), 2)
-                    m["noise_seed"] = int(rng.integers(2 ** 31))
+                mixtures = _mixtures(split, rng, i, train_snr, train_mixtures, *noise)
                 jobs.append({"split": split, "utt": f"{split}-human-{i:04d}", "speaker": human.SPEAKER_ID,
                              "text": os.path.basename(path), "emotion": "neutral", "prosody": None,
                              "source": path, "mixtures": mixtures})

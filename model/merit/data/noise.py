@@ -273,6 +273,20 @@ GENERATORS = {"white": white, "pink": pink, "brown": brown, "babble": babble, "h
               "tones": tones, "engine": engine, "music": music}
 
 
+def seen_noise() -> tuple[str, ...]:
+    """Every type training may use: the generated seen ones, plus the recorded ones when their packages are there."""
+    from . import real_noise
+
+    return SEEN_NOISE + (real_noise.REAL_SEEN if real_noise.available() else ())
+
+
+def unseen_noise() -> tuple[str, ...]:
+    """Every type kept for test conditions only."""
+    from . import real_noise
+
+    return UNSEEN_NOISE + (real_noise.REAL_UNSEEN if real_noise.available() else ())
+
+
 def make_noise(kind: str, n: int, rng: np.random.Generator, split: str = "train") -> np.ndarray:
     """`n` samples of noise type `kind` at unit RMS; `split` picks babble's voices (train vs dev/test). The recorded
     types of `merit.data.real_noise` (music on hold, instrument samples) are served here too."""

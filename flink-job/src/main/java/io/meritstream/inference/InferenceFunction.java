@@ -145,9 +145,8 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
     }
 
     private WindowResult failed(WindowRequest request, Throwable error) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         WindowResult r = base(request);
-        r.failure = cause instanceof InferenceFailedException ? cause.getMessage() : cause.toString();
+        r.failure = rootMessage(error);
         // A broken model fails every window: log the first failures and then a sample, not 50 lines a second.
         long n = failuresLogged++;
         if (n < 10 || n % 1000 == 0) {

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import javax.sound.sampled.AudioFormat;
 import javax.sound.sampled.AudioInputStream;
 import javax.sound.sampled.AudioSystem;
@@ -299,11 +300,19 @@ final class CallPipeline {
 
     private static <T extends SpecificRecord> List<T> read(
             EmbeddedKafkaBroker kafka, String topic, Class<T> type, List<String> keys) {
+        return readCommitted(kafka, topic, SingleObjectCodec.of(type)::decode, keys);
+    }
+
+    /**
+     * Every committed value of {@code topic}, decoded by {@code decode}, in partition and offset order; each record's
+     * key (UTF-8, or null) is added to {@code keys}.
+     */
+    static <T> List<T> readCommitted(
+            EmbeddedKafkaBroker kafka, String topic, Function<byte[], T> decode, List<String> keys) {
         Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
-        SingleObjectCodec<T> codec = SingleObjectCodec.of(type);
         List<T> records = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -320,7 +329,7 @@ final class CallPipeline {
                     throw new AssertionError("reading " + topic + " did not reach " + end);
                 }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    records.add(codec.decode(record.value()));
+                    records.add(decode.apply(record.value()));
                     keys.add(record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8));
                 }
             }
