@@ -109,6 +109,13 @@ class SERHeadConfig:
     # job's alert thresholds are probabilities, so they need calibrated ones. Training always runs at 1.
     logit_scale: float = 1.0
     classes: List[str] = field(default_factory=lambda: list(EMOTION_CLASSES))
+    # Speaker-relative emotion (merit.speaker_reference): the graph takes the window's prosody features and the
+    # channel's running reference as extra inputs, and a small branch adds its logits to the head's. The feature mean
+    # and 1 / std of the training set are kept as graph constants.
+    speaker_reference: bool = False
+    reference_hidden: int = 64
+    prosody_mean: Optional[List[float]] = None
+    prosody_scale: Optional[List[float]] = None
 
 
 @dataclass

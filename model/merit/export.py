@@ -6,6 +6,10 @@
 Graph: `waveform` float32 [B, N] (16 kHz) -> `enhanced` float32 [B, N], `emotion_logits` float32 [B, 4],
 `routing_se` / `routing_ser` int64 [B, T], `gate_se` / `gate_ser` float32 [B, T, E] (routing and gates only for models
 with experts; single-task models have only their own output). B and N are dynamic; opset 17.
+
+A model with a speaker reference (`ser.speaker_reference`) takes three more inputs: `prosody` float32 [B, P] (the
+window's features), `speaker_ref` float32 [B, 2P] (the channel's reference: mean then std) and `speaker_ref_weight`
+float32 [B] (0 = no reference yet), all from `merit.speaker_reference`; its card says so under `speaker_reference`.
 """
 import argparse
 import hashlib
@@ -17,12 +21,15 @@ import onnx
 import torch
 from torch import Tensor, nn
 
-from merit.config import AnyModelConfig, CascadeConfig, NAMED_CONFIGS, config_to_dict, named_config
+from merit.config import AnyModelConfig, CascadeConfig, ModelConfig, NAMED_CONFIGS, config_to_dict, named_config
 from merit.factory import build_model, load_checkpoint
+from merit.heads import ReferenceInputs
 from merit.model import MIN_SAMPLES
+from merit import speaker_reference
 
 OPSET = 17
 INPUT_NAME = "waveform"
+REFERENCE_INPUTS = ("prosody", "speaker_ref", "speaker_ref_weight")
 FRAME_RATE_HZ = 50  # SSL frames per second (20 ms) -> T for routing/gate outputs
 
 # name -> (dtype, symbolic shape); the order outputs appear in the graph.
@@ -43,11 +50,11 @@ class ExportWrapper(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, waveform: Tensor) -> Tuple[Tensor, ...]:
-        return tuple(self.named_outputs(waveform).values())
+    def forward(self, waveform: Tensor, *reference: Tensor) -> Tuple[Tensor, ...]:
+        return tuple(self.named_outputs(waveform, *reference).values())
 
-    def named_outputs(self, waveform: Tensor) -> Dict[str, Tensor]:
-        out = self.model(waveform)
+    def named_outputs(self, waveform: Tensor, *reference: Tensor) -> Dict[str, Tensor]:
+        out = self.model(waveform, ReferenceInputs(*reference)) if reference else self.model(waveform)
         named: Dict[str, Tensor] = {}
         if out.enhanced is not None:
             named["enhanced"] = out.enhanced
@@ -75,24 +82,41 @@ def _classes(cfg: AnyModelConfig) -> Optional[List[str]]:
     return list(cfg.ser.classes) if cfg.kind != "se_only" else None
 
 
+def uses_speaker_reference(cfg: AnyModelConfig) -> bool:
+    return isinstance(cfg, ModelConfig) and cfg.kind == "sparse_merit" and cfg.ser.speaker_reference
+
+
+def reference_example(batch: int, generator: torch.Generator) -> Tuple[Tensor, Tensor, Tensor]:
+    """Trace inputs for the reference: one row with a reference, the others without (both paths stay in the graph)."""
+    p = speaker_reference.NUM_FEATURES
+    weight = torch.zeros(batch)
+    weight[0] = 3.0
+    return torch.randn(batch, p, generator=generator), torch.randn(batch, 2 * p, generator=generator).abs(), weight
+
+
 def export_onnx(model: nn.Module, path: str, trace_batch: int = 2, trace_samples: int = 16000) -> List[str]:
     """Traces `model` (eval mode) once and writes `path`; returns the output names. Checked with onnx.checker."""
     model = model.eval()
     wrapper = ExportWrapper(model).eval()
     # A fixed seed keeps the traced example (and so the file) reproducible; the trace is valid for any B and N.
-    example = torch.randn(trace_batch, trace_samples, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    example = (torch.randn(trace_batch, trace_samples, generator=gen),)
+    input_names = [INPUT_NAME]
+    if uses_speaker_reference(model.cfg):
+        example += reference_example(trace_batch, gen)
+        input_names += list(REFERENCE_INPUTS)
     with torch.no_grad():
-        names = list(wrapper.named_outputs(example).keys())
-    dynamic_axes = {INPUT_NAME: {0: "B", 1: "N"}}
+        names = list(wrapper.named_outputs(*example).keys())
+    dynamic_axes = {INPUT_NAME: {0: "B", 1: "N"}, **{n: {0: "B"} for n in input_names[1:]}}
     for name in names:
         dims = OUTPUT_SPECS[name][1]
         dynamic_axes[name] = {i: d for i, d in enumerate(dims) if d in ("B", "N", "T")}
     with torch.no_grad():
         torch.onnx.export(
             wrapper,
-            (example,),
+            example,
             path,
-            input_names=[INPUT_NAME],
+            input_names=input_names,
             output_names=names,
             dynamic_axes=dynamic_axes,
             opset_version=OPSET,
@@ -100,6 +124,26 @@ def export_onnx(model: nn.Module, path: str, trace_batch: int = 2, trace_samples
         )
     onnx.checker.check_model(onnx.load(path))
     return names
+
+
+def input_specs(cfg: AnyModelConfig) -> List[Dict[str, Any]]:
+    specs = [{"name": INPUT_NAME, "dtype": "float32", "shape": ["B", "N"]}]
+    if uses_speaker_reference(cfg):
+        p = speaker_reference.NUM_FEATURES
+        specs += [{"name": "prosody", "dtype": "float32", "shape": ["B", p]},
+                  {"name": "speaker_ref", "dtype": "float32", "shape": ["B", 2 * p]},
+                  {"name": "speaker_ref_weight", "dtype": "float32", "shape": ["B"]}]
+    return specs
+
+
+def reference_card(cfg: AnyModelConfig) -> Optional[Dict[str, Any]]:
+    """What the job must compute for the reference inputs (None: the graph takes none)."""
+    if not uses_speaker_reference(cfg):
+        return None
+    return {"version": speaker_reference.VERSION, "features": list(speaker_reference.FEATURE_NAMES),
+            "segment_seconds": speaker_reference.SEGMENT_SECONDS,
+            "min_active_frames": speaker_reference.MIN_ACTIVE_FRAMES,
+            "min_voiced_frames": speaker_reference.MIN_VOICED_FRAMES}
 
 
 def model_card(
@@ -130,8 +174,9 @@ def model_card(
         "frame_rate_hz": FRAME_RATE_HZ,
         "min_samples": MIN_SAMPLES,
         "classes": classes,
-        "inputs": [{"name": INPUT_NAME, "dtype": "float32", "shape": ["B", "N"]}],
+        "inputs": input_specs(cfg),
         "outputs": outputs,
+        "speaker_reference": reference_card(cfg),
         "config": config_to_dict(cfg),
         "data": data,
         "metrics": metrics or {},

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from merit.config import BackboneConfig, ModelConfig, MoEConfig, SEHeadConfig, SERHeadConfig
-from merit.export import ExportWrapper, export_model
+from merit import speaker_reference
+from merit.export import INPUT_NAME, REFERENCE_INPUTS, ExportWrapper, export_model
 from merit.factory import build_model
 
 CASES = [(1, 16000), (3, 16000), (1, 48000), (3, 48000)]
@@ -35,8 +36,27 @@ def fixture_config() -> ModelConfig:
         ),
         moe=MoEConfig(num_experts=3, expert_hidden=64, gate_mode="top1", dispatch="sparse"),
         se=SEHeadConfig(linear_dim=64, lstm_hidden=32),
-        ser=SERHeadConfig(attention_dim=32, mlp_hidden=64, dropout=0.0),
+        ser=SERHeadConfig(attention_dim=32, mlp_hidden=64, dropout=0.0, speaker_reference=True, reference_hidden=16,
+                          prosody_mean=[0.5 * k for k in range(speaker_reference.NUM_FEATURES)],
+                          prosody_scale=[1.0 / (1 + k) for k in range(speaker_reference.NUM_FEATURES)]),
     )
+
+
+def reference_inputs_for(batch: int, seed: int) -> List[np.ndarray]:
+    """Speaker-reference inputs of one case: prosody [B, P], speaker_ref [B, 2P], weight [B] (row 0 without one)."""
+    rng = np.random.default_rng(seed)
+    p = speaker_reference.NUM_FEATURES
+    weight = np.arange(batch, dtype=np.float32) * 2.5
+    return [rng.standard_normal((batch, p)).astype(np.float32),
+            np.abs(rng.standard_normal((batch, 2 * p))).astype(np.float32), weight]
+
+
+def randomise_reference_branch(model: torch.nn.Module, seed: int) -> None:
+    """The branch's last layer starts at zero (a no-op); the fixture needs it to matter."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.ser_head.reference.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
 
 
 def synthetic_speech(batch: int, samples: int, seed: int) -> np.ndarray:
@@ -64,10 +84,11 @@ def _routing_margin(gates: List[torch.Tensor]) -> float:
     return margin
 
 
-def _reference_outputs(model: torch.nn.Module, inputs: Dict[str, np.ndarray]) -> Dict[str, Dict[str, torch.Tensor]]:
+def _reference_outputs(model: torch.nn.Module, inputs: Dict[str, List[np.ndarray]]
+                       ) -> Dict[str, Dict[str, torch.Tensor]]:
     wrapper = ExportWrapper(model).eval()
     with torch.no_grad():
-        return {name: wrapper.named_outputs(torch.from_numpy(x)) for name, x in inputs.items()}
+        return {name: wrapper.named_outputs(*[torch.from_numpy(t) for t in x]) for name, x in inputs.items()}
 
 
 def _write_tensor(out_dir: str, file: str, tensor: np.ndarray) -> Dict:
@@ -106,12 +127,47 @@ def write_se_identity_model(out_dir: str) -> str:
     return path
 
 
+PROSODY_HALF_LIFE_S = 9.0  # short, so the fixture's reference sequence exercises the decay
+
+
+def prosody_signals() -> Dict[str, np.ndarray]:
+    """Test signals for the prosody features: speech-like ones with different pitch glides and noise, one with a silent
+    second half, one of pure noise, one too short for a frame."""
+    speech = synthetic_speech(4, 48000, seed=3000)
+    half = speech[1].copy()
+    half[24000:] = 0.0
+    noise = (np.random.default_rng(3001).standard_normal(40000) * 0.01).astype(np.float32)
+    return {"speech0": speech[0], "speech1": speech[2], "speech2": speech[3], "half_silent": half, "noise": noise,
+            "short": speech[0][:300].copy()}
+
+
+def write_prosody_fixture(out_dir: str) -> Dict:
+    """Signals, their features and validity, and a reference built from them in order (Java parity)."""
+    os.makedirs(out_dir, exist_ok=True)
+    cases, ref = [], speaker_reference.SpeakerReference(PROSODY_HALF_LIFE_S)
+    for name, x in prosody_signals().items():
+        vec, n_active, n_voiced = speaker_reference.summarise(speaker_reference.frame_features(x))
+        ref.update(vec)
+        inputs, weight = ref.model_inputs()
+        cases.append({"name": name, "file": _write_tensor(out_dir, f"{name}.f32", x)["file"], "samples": int(x.size),
+                      "features": vec.tolist(), "active_frames": n_active, "voiced_frames": n_voiced,
+                      "reference_after": {"speaker_ref": inputs.astype(float).tolist(), "weight": weight}})
+    index = {"features": list(speaker_reference.FEATURE_NAMES), "half_life_s": PROSODY_HALF_LIFE_S,
+             "segment_s": speaker_reference.SEGMENT_SECONDS, "cases": cases}
+    with open(os.path.join(out_dir, "prosody.json"), "w") as f:
+        json.dump(index, f, indent=1)
+        f.write("\n")
+    return index
+
+
 def generate(out_dir: str, first_seed: int = 0) -> Dict:
     cfg = fixture_config()
-    inputs = {f"b{b}_n{n}": synthetic_speech(b, n, seed=1000 + i) for i, (b, n) in enumerate(CASES)}
+    inputs = {f"b{b}_n{n}": [synthetic_speech(b, n, seed=1000 + i), *reference_inputs_for(b, 2000 + i)]
+              for i, (b, n) in enumerate(CASES)}
     for seed in range(first_seed, first_seed + MAX_SEEDS):
         torch.manual_seed(seed)
         model = build_model(cfg).eval()
+        randomise_reference_branch(model, seed)
         refs = _reference_outputs(model, inputs)
         margin = _routing_margin([r[k] for r in refs.values() for k in ("gate_se", "gate_ser")])
         if margin >= MIN_ROUTING_MARGIN:
@@ -123,14 +179,15 @@ def generate(out_dir: str, first_seed: int = 0) -> Dict:
     onnx_path, card_path = export_model(model, cfg, out_dir, data="untrained (random initialisation, parity fixture)")
     cases = []
     for name, x in inputs.items():
-        b, n = x.shape
-        tensors = {"waveform": _write_tensor(out_dir, f"{name}.waveform.f32", x)}
+        b, n = x[0].shape
+        tensors = {k: _write_tensor(out_dir, f"{name}.{k}.f32", t) for k, t in zip((INPUT_NAME,) + REFERENCE_INPUTS, x)}
         for out_name, value in refs[name].items():
             arr = value.numpy()
             ext = "i64" if arr.dtype == np.int64 else "f32"
             tensors[out_name] = _write_tensor(out_dir, f"{name}.{out_name}.{ext}", arr)
         cases.append({"name": name, "batch": b, "samples": n, "tensors": tensors})
     write_se_identity_model(out_dir)
+    write_prosody_fixture(os.path.join(out_dir, "prosody"))
     index = {
         "model": os.path.basename(onnx_path),
         "card": os.path.basename(card_path),

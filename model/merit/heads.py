@@ -1,4 +1,5 @@
 """Task heads: mask-based speech enhancement on STFT frames, and utterance-level emotion classification."""
+import math
 from typing import NamedTuple, Optional
 
 import torch
@@ -95,9 +96,47 @@ def frame_level_db(waveform: Tensor, frame: int = 400, hop: int = 320) -> Tensor
     return 10.0 * torch.log10(power.squeeze(1) + 1e-10)
 
 
+class SpeakerReferenceBranch(nn.Module):
+    """The window's prosody p [B, P], the speaker's reference (mean, std) [B, 2P] with its weight w [B] (0 = none yet),
+    and the head's own logits [B, C] -> a logit correction [B, C].
+
+    Its input is, in units of the training set's spread: p itself (absolute cues, all a channel without a reference
+    has), p - mean and std (only where w > 0), whether there is a reference, and how much it holds. The last layer
+    starts at zero, so a branch added to a trained head starts as that head.
+    """
+
+    # log1p(w) / log1p(REFERENCE_FULL) reaches 1 at this many reference segments
+    REFERENCE_FULL = 10.0
+
+    def __init__(self, cfg: SERHeadConfig):
+        super().__init__()
+        if cfg.prosody_mean is None or cfg.prosody_scale is None:
+            raise ValueError("ser.speaker_reference needs ser.prosody_mean and ser.prosody_scale (set by the trainer)")
+        p, c = len(cfg.prosody_mean), len(cfg.classes)
+        self.register_buffer("prosody_mean", torch.tensor(cfg.prosody_mean, dtype=torch.float32))
+        self.register_buffer("prosody_scale", torch.tensor(cfg.prosody_scale, dtype=torch.float32))
+        self.mlp = nn.Sequential(
+            nn.Linear(3 * p + 2 + c, cfg.reference_hidden), nn.ReLU(),
+            nn.Linear(cfg.reference_hidden, cfg.reference_hidden), nn.ReLU(),
+            nn.Linear(cfg.reference_hidden, c))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, logits: Tensor, prosody: Tensor, speaker_ref: Tensor, weight: Tensor) -> Tensor:
+        p = prosody.shape[1]
+        has = (weight > 0).to(prosody.dtype).unsqueeze(1)  # [B, 1]
+        ref_mean, ref_std = speaker_ref[:, :p], speaker_ref[:, p:]
+        absolute = (prosody - self.prosody_mean) * self.prosody_scale  # [B, P]
+        relative = (prosody - ref_mean) * self.prosody_scale * has  # [B, P]
+        spread = ref_std * self.prosody_scale * has  # [B, P]
+        amount = torch.log1p(weight.clamp(min=0.0)).unsqueeze(1) / math.log1p(self.REFERENCE_FULL)  # [B, 1]
+        x = torch.cat([absolute, relative, spread, has, amount * has, logits], dim=1)
+        return logits + self.mlp(x)
+
+
 class SERHead(nn.Module):
-    """features [B, T, D] (+ waveform [B, N] for the level channels) -> emotion logits [B, C] (angry, sad, happy,
-    neutral)."""
+    """features [B, T, D] (+ waveform [B, N] for the level channels, + the speaker-reference inputs when configured)
+    -> emotion logits [B, C] (angry, sad, happy, neutral)."""
 
     def __init__(self, in_dim: int, cfg: SERHeadConfig):
         super().__init__()
@@ -110,6 +149,7 @@ class SERHead(nn.Module):
             layers.append(nn.LayerNorm(cfg.mlp_hidden))
         layers += [nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.mlp_hidden, len(cfg.classes))]
         self.mlp = nn.Sequential(*layers)
+        self.reference = SpeakerReferenceBranch(cfg) if cfg.speaker_reference else None
 
     def level_channels(self, waveform: Tensor, frames: int) -> Tensor:
         """[B, N] -> [B, T, 2]: absolute level ((dB + 40) / 20) and level below the loudest frame (dB / 20)."""
@@ -117,10 +157,24 @@ class SERHead(nn.Module):
         rel = db - db.max(dim=1, keepdim=True).values
         return torch.stack([(db + 40.0) / 20.0, rel / 20.0], dim=-1)
 
-    def forward(self, features: Tensor, waveform: Optional[Tensor] = None) -> Tensor:
+    def forward(self, features: Tensor, waveform: Optional[Tensor] = None,
+                reference: Optional["ReferenceInputs"] = None) -> Tensor:
         if self.cfg.level_features:
             if waveform is None:
                 raise ValueError("this SER head uses level features: pass the waveform")
             features = torch.cat([features, self.level_channels(waveform, features.shape[1])], dim=-1)
         logits = self.mlp(self.pool(features))
+        if self.reference is not None:
+            if reference is None:
+                raise ValueError("this SER head uses a speaker reference: pass prosody, speaker_ref and "
+                                 "speaker_ref_weight (weight 0 where there is none)")
+            logits = self.reference(logits, *reference)
         return logits * self.cfg.logit_scale if self.cfg.logit_scale != 1.0 else logits
+
+
+class ReferenceInputs(NamedTuple):
+    """The speaker-reference inputs of one batch (merit.speaker_reference)."""
+
+    prosody: Tensor  # [B, P] the window's own prosody features
+    speaker_ref: Tensor  # [B, 2P] the reference's mean then std
+    weight: Tensor  # [B] the reference's weight in segments, 0 = no reference yet

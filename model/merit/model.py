@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from merit.backbones import build_backbone
 from merit.components import GateOutput, LayerConcat, SharedMoE, WeightedLayerSum
 from merit.config import ModelConfig
-from merit.heads import SEHead, SEOutput, SERHead
+from merit.heads import ReferenceInputs, SEHead, SEOutput, SERHead
 from merit.losses import se_l1_loss, ser_cross_entropy, switch_load_balance_loss, total_loss
 
 # Inputs shorter than one conv receptive field / one STFT frame have no frames at all.
@@ -45,12 +45,12 @@ class SparseMerit(nn.Module):
         self.se_head = SEHead(d, cfg.se)
         self.ser_head = SERHead(d, cfg.ser)
 
-    def forward(self, waveform: Tensor) -> ModelOutput:
+    def forward(self, waveform: Tensor, reference: Optional[ReferenceInputs] = None) -> ModelOutput:
         _check_waveform(waveform)
         fused = self.fuse(self.backbone(waveform))  # [B, T, L*D]
         moe = self.moe(fused)  # per task [B, T, D]
         se = self.se_head(moe.features["se"], waveform)
-        logits = self.ser_head(moe.features["ser"], waveform)  # [B, C]
+        logits = self.ser_head(moe.features["ser"], waveform, reference)  # [B, C]
         return ModelOutput(se.enhanced, logits, se, moe.gates)
 
 

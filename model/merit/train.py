@@ -47,7 +47,8 @@ from merit.data.mix import scale_noise_to_snr
 from merit.data.noise import make_noise, seen_noise
 from merit.exact_gradients import exact_conv_gradients
 from merit.factory import build_model, load_checkpoint
-from merit.heads import SEHead
+from merit import speaker_reference
+from merit.heads import ReferenceInputs, SEHead
 from merit.losses import class_weights_from_counts
 from merit.model import compute_losses
 from merit.pretrain import RunningMarker, crop_pair, load_backbone_init, read_audio, read_manifest
@@ -103,6 +104,15 @@ class TrainRunConfig:
     ser_layer_norm: bool = True
     level_features: bool = True
     se_loss_weight: float = 3.0
+    # --- speaker-relative emotion (merit.speaker_reference) ---
+    # Each example also gets its crop's prosody features and a reference drawn from other utterances of the same
+    # speaker (ReferenceSampler); the SER head gains the reference branch.
+    speaker_reference: bool = False
+    reference_max: int = 12  # largest reference drawn, in utterances
+    # Start from a trained checkpoint (its config and weights; new parameters keep their initialisation) and, when
+    # `trainable` names comma-separated parameter-name prefixes, train only those, the rest frozen in eval mode.
+    init_checkpoint: str = ""
+    trainable: str = ""
 
 
 # ---------------------------------------------------------------------------------------------------------------- data
@@ -176,24 +186,131 @@ class MixingSampler(CropSampler):
         return self._clean[i]
 
     def pair(self, i: int, step: int, slot: int) -> Tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([self.seed, step, slot])
+        return self.example(i, np.random.default_rng([self.seed, step, slot]))[:2]
+
+    def example(self, i: int, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, Optional[float]]:
+        """(clean, noisy, SNR in dB or None when left clean) of utterance `i`, every draw from `rng`."""
         speech = self.clean(i)
         aug = augment.draw_channel_augment(rng) if self.run.augment else None
         if aug is not None:
             speech = augment.augment_speech(speech, aug, rng)
         c = loop_crop(speech, self.n, rng)
-        y = c.copy()
+        y, snr = c.copy(), None
         if rng.random() >= self.run.clean_share and active_mask(c).any():
             kind = str(rng.choice(self.noise_types))
             noise = make_noise(kind, self.n, rng, "train")  # generated and recorded types alike
-            y = c + scale_noise_to_snr(c, noise, float(rng.uniform(self.run.snr_low_db, self.run.snr_high_db)))
+            snr = float(rng.uniform(self.run.snr_low_db, self.run.snr_high_db))
+            y = c + scale_noise_to_snr(c, noise, snr)
         if aug is not None:
             c, y = augment.augment_channel(c, y, aug)
-        return c.astype(np.float32), y.astype(np.float32)
+        return c.astype(np.float32), y.astype(np.float32), snr
 
 
-def make_sampler(recs: List[Dict], run: "TrainRunConfig") -> CropSampler:
+class ReferenceSampler(MixingSampler):
+    """MixingSampler plus the speaker-reference inputs: the crop's own prosody features and a reference drawn from
+    other utterances of the same speaker, as a call's channel would have heard them.
+
+    Reference features are computed once per utterance at unit gain (undoing the corpus's random gain), clean and
+    with seen noise at a high and a low SNR (`reference_vectors`); an example takes the variant nearest its own SNR and
+    shifts the level by its utterance's gain, so the reference sounds like the same line. Draws: 15 % no reference;
+    otherwise 1..reference_max utterances, 45 % any emotion, 30 % neutral ones first, 10 % one non-neutral emotion
+    only (the skewed reference a customer angry from the start gives)."""
+
+    LEVEL = speaker_reference.FEATURE_NAMES.index("level_mean_db")
+
+    def __init__(self, recs: List[Dict], batch_size: int, crop_samples: int, seed: int, run: "TrainRunConfig",
+                 vectors: np.ndarray, valid: np.ndarray):
+        super().__init__(recs, batch_size, crop_samples, seed, run)
+        self.vectors, self.valid = vectors, valid  # [R, 3, P], [R, 3]
+        self.by_speaker: Dict[str, List[int]] = {}
+        for j, r in enumerate(recs):
+            self.by_speaker.setdefault(r["speaker"], []).append(j)
+
+    def reference(self, i: int, variant: int, rng: np.random.Generator) -> Tuple[np.ndarray, float]:
+        u = rng.random()
+        others = [j for j in self.by_speaker[self.recs[i]["speaker"]] if j != i and self.valid[j, variant]]
+        if u < 0.15 or not others:
+            return speaker_reference.no_reference()
+        n = int(rng.integers(1, self.run.reference_max + 1))
+        order = [others[k] for k in rng.permutation(len(others))]
+        if u < 0.60:
+            pick = order[:n]
+        elif u < 0.90:
+            neutral = [j for j in order if self.recs[j]["emotion"] == "neutral"]
+            pick = (neutral + [j for j in order if j not in set(neutral)])[:n]
+        else:
+            emo = str(rng.choice([e for e in EMOTION_CLASSES if e != "neutral"]))
+            same = [j for j in order if self.recs[j]["emotion"] == emo] or order
+            pick = [same[int(k)] for k in rng.integers(0, len(same), size=n)]
+        shift = float(self.recs[i].get("gain_db", 0.0))
+        segments = []
+        for j in pick:
+            v = self.vectors[j, variant].copy()
+            v[self.LEVEL] += shift
+            segments.append(v)
+        return speaker_reference.reference_inputs(segments)
+
+    def batch_at(self, step: int):
+        cleans, noisys, labels, pros, refs, weights = [], [], [], [], [], []
+        for slot, i in enumerate(self.indices(step)):
+            rng = np.random.default_rng([self.seed, step, slot])
+            c, y, snr = self.example(i, rng)
+            variant = 0 if snr is None else 1 if snr >= 5.0 else 2
+            ref, w = self.reference(i, variant, rng)
+            cleans.append(torch.from_numpy(c))
+            noisys.append(torch.from_numpy(y))
+            labels.append(EMOTION_CLASSES.index(self.recs[i]["emotion"]))
+            pros.append(speaker_reference.prosody(y).astype(np.float32))
+            refs.append(ref)
+            weights.append(w)
+        reference = ReferenceInputs(torch.from_numpy(np.stack(pros)), torch.from_numpy(np.stack(refs)),
+                                    torch.tensor(weights, dtype=torch.float32))
+        return torch.stack(cleans), torch.stack(noisys), torch.tensor(labels, dtype=torch.long), reference
+
+
+REFERENCE_SNRS = ((5.0, 20.0), (-5.0, 5.0))  # the noisy variants' SNR ranges (variant 1 and 2)
+
+
+def reference_vectors(recs: List[Dict], seed: int, log=print) -> Tuple[np.ndarray, np.ndarray]:
+    """Per utterance, its prosody features at unit gain: clean, and mixed with a seen noise at each REFERENCE_SNRS
+    range -> vectors [R, 3, P] float64, valid [R, 3] (enough speech to enter a reference)."""
+    kinds = list(seen_noise())
+    vectors = np.zeros((len(recs), 1 + len(REFERENCE_SNRS), speaker_reference.NUM_FEATURES))
+    valid = np.zeros(vectors.shape[:2], bool)
+    t0 = time.time()
+    for j, r in enumerate(recs):
+        rng = np.random.default_rng([seed, 7, j])
+        unit = read_audio(r["clean_path"]) / (10.0 ** (float(r.get("gain_db", 0.0)) / 20.0))
+        versions = [unit]
+        for lo, hi in REFERENCE_SNRS:
+            noise = make_noise(str(rng.choice(kinds)), unit.size, rng, "train")
+            versions.append(unit + scale_noise_to_snr(unit, noise, float(rng.uniform(lo, hi))))
+        for k, x in enumerate(versions):
+            vectors[j, k], valid[j, k] = speaker_reference.prosody_and_validity(x)
+        if (j + 1) % 500 == 0:
+            log(f"[train] reference features {j + 1}/{len(recs)}, {(time.time() - t0) / (j + 1) * 1000:.0f} ms each")
+    return vectors, valid
+
+
+def cached_reference_vectors(recs: List[Dict], seed: int, out: str, log=print) -> Tuple[np.ndarray, np.ndarray]:
+    """reference_vectors, kept in OUT/reference_features.npz so a resumed run does not recompute them."""
+    path = os.path.join(out, "reference_features.npz")
+    if os.path.exists(path):
+        blob = np.load(path)
+        if blob["vectors"].shape[0] == len(recs):
+            return blob["vectors"], blob["valid"]
+    vectors, valid = reference_vectors(recs, seed, log)
+    np.savez(path, vectors=vectors, valid=valid)
+    return vectors, valid
+
+
+def make_sampler(recs: List[Dict], run: "TrainRunConfig", reference: Optional[Tuple[np.ndarray, np.ndarray]] = None
+                 ) -> CropSampler:
     n = int(run.crop_seconds * SAMPLE_RATE)
+    if run.speaker_reference:
+        if not run.on_the_fly_noise or reference is None:
+            raise ValueError("--speaker-reference needs --on-the-fly-noise and the reference features")
+        return ReferenceSampler(recs, run.batch_size, n, run.seed, run, *reference)
     if run.on_the_fly_noise:
         return MixingSampler(recs, run.batch_size, n, run.seed, run)
     return CropSampler(recs, run.batch_size, n, run.seed)
@@ -240,6 +357,49 @@ def model_config(run: TrainRunConfig, train_recs: List[Dict], base: Optional[Mod
     return cfg
 
 
+def with_speaker_reference(cfg: ModelConfig, vectors: np.ndarray, valid: np.ndarray) -> ModelConfig:
+    """`cfg` with the reference branch on and its input scaling fitted to the training features."""
+    if cfg.kind != "sparse_merit":
+        raise ValueError(f"--speaker-reference is built for sparse_merit models, not {cfg.kind!r}")
+    cfg.ser.speaker_reference = True
+    cfg.ser.prosody_mean, cfg.ser.prosody_scale = speaker_reference.feature_scale(vectors[valid])
+    return cfg
+
+
+def init_from_checkpoint(run: TrainRunConfig, train_recs: List[Dict], reference) -> Tuple[ModelConfig, nn.Module]:
+    """The config and weights of `run.init_checkpoint`, renamed, with the reference branch added when asked; only
+    parameters that the checkpoint lacks (the new branch) keep their fresh initialisation."""
+    blob = torch.load(run.init_checkpoint, map_location="cpu")
+    cfg = config_from_dict(blob["config"])
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f"--init-checkpoint {run.init_checkpoint} is not a single model")
+    cfg.name = run.name or cfg.name
+    cfg.training.class_weights = [round(w, 6) for w in class_weights_from_counts(class_counts(train_recs))]
+    if reference is not None:
+        cfg = with_speaker_reference(cfg, *reference)
+    model = build_model(cfg)
+    result = model.load_state_dict(blob["state_dict"], strict=False)
+    fresh = [k for k in result.missing_keys if not k.startswith("ser_head.reference.")]
+    if fresh or result.unexpected_keys:
+        raise ValueError(f"--init-checkpoint {run.init_checkpoint} does not fit: missing {fresh}, "
+                         f"unexpected {result.unexpected_keys}")
+    return cfg, model
+
+
+def trainable_prefixes(run: TrainRunConfig) -> List[str]:
+    return [p.strip() for p in run.trainable.split(",") if p.strip()]
+
+
+def set_train_mode(model: nn.Module, run: TrainRunConfig) -> None:
+    """Train mode; with `trainable` prefixes only those modules train, the frozen rest runs as at inference (no
+    dropout), so what the new part learns from matches what it will see."""
+    prefixes = trainable_prefixes(run)
+    model.train(not prefixes)
+    for name, module in model.named_modules():
+        if any(name == p or name.startswith(p + ".") for p in prefixes):
+            module.train()
+
+
 def backbone_params(model: nn.Module) -> List[nn.Parameter]:
     return [p for n, p in model.named_parameters() if n.startswith("backbone.")]
 
@@ -273,8 +433,11 @@ def is_cnn_param(name: str) -> bool:
 def set_stage(model: nn.Module, opt: torch.optim.Optimizer, step: int, run: TrainRunConfig) -> int:
     stage = stage_of(step, run)
     frozen = stage == 1
+    prefixes = trainable_prefixes(run)
     for name, p in model.named_parameters():
-        if name.startswith("backbone."):
+        if prefixes:
+            p.requires_grad_(any(name.startswith(x + ".") for x in prefixes))
+        elif name.startswith("backbone."):
             p.requires_grad_(not frozen and not (run.freeze_cnn and is_cnn_param(name)))
     lr = lr_at(step, run)
     for g in opt.param_groups:
@@ -302,19 +465,19 @@ def dev_metrics(model: nn.Module, recs: List[Dict], cfg: ModelConfig, enhancer: 
 
     model.eval()
     preds, labels, se_losses = [], [], []
-    for r in recs:
+    references = dev_references(recs) if getattr(cfg.ser, "speaker_reference", False) else None
+    for k, r in enumerate(recs):
         noisy = torch.from_numpy(read_audio(r["noisy_path"])).unsqueeze(0)
         clean = torch.from_numpy(read_audio(r["clean_path"])).unsqueeze(0)
         label = torch.tensor([EMOTION_CLASSES.index(r["emotion"])])
         x = enhancer(noisy).enhanced if enhancer is not None else noisy
-        out = model(x)
+        out = model(x, references[k]) if references is not None else model(x)
         parts = compute_losses(model, out, clean, label, cfg)
         if "se" in parts:
             se_losses.append(parts["se"].item())
         if out.emotion_logits is not None:
             preds.append(int(out.emotion_logits.argmax(-1)))
             labels.append(int(label))
-    model.train()
     res: Dict = {}
     if preds:
         f = f1_scores(labels, preds, len(EMOTION_CLASSES))
@@ -322,6 +485,18 @@ def dev_metrics(model: nn.Module, recs: List[Dict], cfg: ModelConfig, enhancer: 
     if se_losses:
         res["se_l1"] = round(float(np.mean(se_losses)), 4)
     return res
+
+
+DEV_REFERENCE_SIZE = 10
+
+
+def dev_references(recs: List[Dict], n: int = DEV_REFERENCE_SIZE, seed: int = 0) -> List[ReferenceInputs]:
+    """Per dev item, its own prosody and a reference of `n` other items of the same speaker (as `merit.evaluate`)."""
+    feats = [speaker_reference.prosody_and_validity(read_audio(r["noisy_path"])) for r in recs]
+    vectors = np.stack([f[0] for f in feats])
+    refs, weights = speaker_reference.references_for(recs, vectors, np.array([f[1] for f in feats]), n, seed)
+    return [ReferenceInputs(torch.from_numpy(vectors[k:k + 1].astype(np.float32)), torch.from_numpy(refs[k:k + 1]),
+                            torch.from_numpy(weights[k:k + 1])) for k in range(len(recs))]
 
 
 # ------------------------------------------------------------------------------------------------------------ training
@@ -351,6 +526,7 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
     enhancer = load_enhancer(run.enhancer) if run.enhancer else None
 
     torch.manual_seed(run.seed)
+    reference = cached_reference_vectors(train_recs, run.seed, out, log) if run.speaker_reference else None
     if os.path.exists(last):
         blob = torch.load(last, map_location="cpu")
         saved_run = TrainRunConfig(**blob["run"])
@@ -371,15 +547,22 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
         if "rng" in blob:
             torch.set_rng_state(blob["rng"])  # dropout draws continue as if never interrupted
         log(f"[train {run.name}] resumed from {last} at step {step}/{total}")
+    elif run.init_checkpoint:
+        cfg, model = init_from_checkpoint(run, train_recs, reference)
+        log(f"[train {run.name}] initialised from {run.init_checkpoint}")
+        opt = make_optimizer(model, run)
+        step, history, dev_hist = 0, [], []
     else:
         cfg = model_config(run, train_recs, base_config)
+        if reference is not None:
+            cfg = with_speaker_reference(cfg, *reference)
         model = build_model(cfg)
         if run.backbone_init:
             load_backbone_init(model.backbone, run.backbone_init)
             log(f"[train {run.name}] backbone initialised from {run.backbone_init}")
         opt = make_optimizer(model, run)
         step, history, dev_hist = 0, [], []
-    sampler = make_sampler(train_recs, run)
+    sampler = make_sampler(train_recs, run, reference)
     for m in model.modules():
         if isinstance(m, SEHead):
             m.synthesize_when_training = False
@@ -389,15 +572,15 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
                      "step": step, "history": history, "dev": dev_hist, "run": dataclasses.asdict(run),
                      "rng": torch.get_rng_state()})
 
-    model.train()
+    set_train_mode(model, run)
     t0, s0 = time.time(), step
     while step < total:
         stage = set_stage(model, opt, step, run)
-        clean, noisy, labels = sampler.batch_at(step)
+        clean, noisy, labels, *extra = sampler.batch_at(step)
         if enhancer is not None:
             with torch.no_grad():
                 noisy = enhancer(noisy).enhanced
-        out_ = model(noisy)
+        out_ = model(noisy, *extra)
         parts = compute_losses(model, out_, clean, labels, cfg)
         loss = parts["total"]
         opt.zero_grad()
@@ -427,6 +610,7 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
         if stage_end and dev_recs:
             d = {"step": step, "stage": stage, **dev_metrics(model, dev_recs, cfg, enhancer)}
             dev_hist.append(d)
+            set_train_mode(model, run)
             log(f"[train {run.name}] dev after stage {stage}: {json.dumps(d)}")
         if step % run.checkpoint_every == 0 or stage_end:
             checkpoint()

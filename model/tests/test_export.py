@@ -9,7 +9,8 @@ import torch
 from merit.config import config_from_dict
 from merit.export import export_model, main, sha256_of
 from merit.factory import build_model
-from merit.fixtures import fixture_config
+from merit.fixtures import randomise_reference_branch, fixture_config
+from merit.heads import ReferenceInputs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(REPO, "flink-job", "src", "test", "resources", "fixtures")
@@ -82,6 +83,7 @@ def test_committed_fixture_matches_the_current_model_code():
     assert config_from_dict(card["config"]) == fixture_config()
     torch.manual_seed(index["seed"])
     model = build_model(fixture_config()).eval()
+    randomise_reference_branch(model, index["seed"])
     case = next(c for c in index["cases"] if c["batch"] == 3 and c["samples"] == 16000)
 
     def load(name):
@@ -89,8 +91,9 @@ def test_committed_fixture_matches_the_current_model_code():
         dtype = "<f4" if spec["dtype"] == "float32" else "<i8"
         return np.fromfile(os.path.join(FIXTURES, spec["file"]), dtype=dtype).reshape(spec["shape"])
 
+    reference = ReferenceInputs(*[torch.from_numpy(load(n)) for n in ("prosody", "speaker_ref", "speaker_ref_weight")])
     with torch.no_grad():
-        out = model(torch.from_numpy(load("waveform")))
+        out = model(torch.from_numpy(load("waveform")), reference)
     np.testing.assert_allclose(out.emotion_logits.numpy(), load("emotion_logits"), atol=1e-5)
     np.testing.assert_allclose(out.enhanced.numpy(), load("enhanced"), atol=1e-5)
     np.testing.assert_array_equal(out.gates["se"].routing.numpy(), load("routing_se"))

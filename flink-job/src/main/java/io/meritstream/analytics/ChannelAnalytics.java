@@ -379,6 +379,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 .setFlags(r.flags == null ? List.of() : Arrays.asList(r.flags.clone()))
                 .setModelVersion(s.modelVersion)
                 .setLatencyMs(latencyMs)
+                .setSpeakerReferenceSeconds(r.referenceSpeechSeconds)
                 .build();
     }
 

@@ -86,7 +86,9 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
     @Override
     public void asyncInvoke(WindowRequest request, ResultFuture<WindowResult> resultFuture) {
         long start = System.nanoTime();
-        CompletableFuture<WindowInference> future = batcher.submit(request.samples);
+        CompletableFuture<WindowInference> future = batcher.submit(
+                request.samples,
+                new SpeakerReferenceInputs.Row(request.prosody, request.speakerRef, request.speakerRefWeight));
         inFlight.put(request, future);
         future.whenComplete((inference, error) -> {
             inFlight.remove(request);
@@ -167,6 +169,7 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
         r.finalWindow = request.finalWindow;
         r.flags = request.flags;
         r.lastArrivalMs = request.lastArrivalMs;
+        r.referenceSpeechSeconds = request.referenceSpeechSeconds;
         r.modelVersion = model.version();
         return r;
     }

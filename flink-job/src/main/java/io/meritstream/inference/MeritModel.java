@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import io.meritstream.speaker.ProsodyAnalyzer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,6 +18,8 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +37,10 @@ import java.util.TreeSet;
 public final class MeritModel implements AutoCloseable {
 
     public static final String INPUT = "waveform";
+    public static final String PROSODY = "prosody";
+    public static final String SPEAKER_REF = "speaker_ref";
+    public static final String SPEAKER_REF_WEIGHT = "speaker_ref_weight";
+    private static final Set<String> REFERENCE_INPUTS = Set.of(INPUT, PROSODY, SPEAKER_REF, SPEAKER_REF_WEIGHT);
     public static final String ENHANCED = "enhanced";
     public static final String EMOTION_LOGITS = "emotion_logits";
     public static final String ROUTING_SE = "routing_se";
@@ -113,9 +120,15 @@ public final class MeritModel implements AutoCloseable {
     /** Checks the graph against the contract and the card; returns the number of experts (0 without routing). */
     private static int checkGraph(OrtSession session, ModelCard card, Path onnxPath) throws OrtException {
         Set<String> inputs = session.getInputNames();
-        if (!inputs.equals(Set.of(INPUT))) {
-            throw new IllegalArgumentException(
-                    "Model " + onnxPath + " must have exactly one input '" + INPUT + "', has " + new TreeSet<>(inputs));
+        Set<String> expectedInputs = card.usesSpeakerReference() ? REFERENCE_INPUTS : Set.of(INPUT);
+        if (!inputs.equals(expectedInputs)) {
+            throw new IllegalArgumentException("Model " + onnxPath + " has inputs " + new TreeSet<>(inputs)
+                    + " but its card " + (card.usesSpeakerReference() ? "declares a speaker reference, so" : "")
+                    + " needs exactly " + new TreeSet<>(expectedInputs));
+        }
+        if (card.usesSpeakerReference() && card.speakerReferenceVersion() != ProsodyAnalyzer.VERSION) {
+            throw new IllegalArgumentException("Model " + card + " takes speaker-reference features of version "
+                    + card.speakerReferenceVersion() + " but this job computes version " + ProsodyAnalyzer.VERSION);
         }
         Set<String> outputs = session.getOutputNames();
         for (String required : REQUIRED_OUTPUTS) {
@@ -149,15 +162,18 @@ public final class MeritModel implements AutoCloseable {
      * @throws IllegalArgumentException for an empty batch, ragged rows or rows that are too short
      */
     public MeritOutput run(float[][] waveforms) throws OrtException {
-        return run(waveforms, null);
+        return run(waveforms, null, null);
     }
 
     /**
      * Runs one padded batch with run options, e.g. to abort it from another thread with {@code setTerminate(true)}.
      *
+     * @param reference the speaker-reference inputs, for a graph that takes them (null: "no reference" for every row);
+     *     ignored by graphs without them
      * @param runOptions options of this call, or null for none
      */
-    public MeritOutput run(float[][] waveforms, OrtSession.RunOptions runOptions) throws OrtException {
+    public MeritOutput run(float[][] waveforms, SpeakerReferenceInputs reference, OrtSession.RunOptions runOptions)
+            throws OrtException {
         int batch = waveforms.length;
         if (batch == 0) {
             throw new IllegalArgumentException("empty batch");
@@ -178,10 +194,36 @@ public final class MeritModel implements AutoCloseable {
             input.put(waveforms[b]);
         }
         input.rewind();
-        try (OnnxTensor tensor = OnnxTensor.createTensor(env, input, new long[] {batch, samples});
-                OrtSession.Result result = runOptions == null
-                        ? session.run(Map.of(INPUT, tensor))
-                        : session.run(Map.of(INPUT, tensor), runOptions)) {
+        Map<String, OnnxTensor> feeds = new HashMap<>();
+        try (OnnxTensor tensor = OnnxTensor.createTensor(env, input, new long[] {batch, samples})) {
+            feeds.put(INPUT, tensor);
+            if (usesSpeakerReference()) {
+                SpeakerReferenceInputs ref = reference != null
+                        ? reference
+                        : SpeakerReferenceInputs.of(Collections.nCopies(batch, SpeakerReferenceInputs.Row.NONE));
+                if (ref.weight().length != batch) {
+                    throw new IllegalArgumentException(
+                            "speaker reference has " + ref.weight().length + " rows for a batch of " + batch);
+                }
+                feeds.put(PROSODY, OnnxTensor.createTensor(env, ref.prosody()));
+                feeds.put(SPEAKER_REF, OnnxTensor.createTensor(env, ref.speakerRef()));
+                feeds.put(
+                        SPEAKER_REF_WEIGHT,
+                        OnnxTensor.createTensor(env, FloatBuffer.wrap(ref.weight()), new long[] {batch}));
+            }
+            return run(feeds, batch, runOptions);
+        } finally {
+            feeds.forEach((name, t) -> {
+                if (!INPUT.equals(name)) {
+                    t.close();
+                }
+            });
+        }
+    }
+
+    private MeritOutput run(Map<String, OnnxTensor> feeds, int batch, OrtSession.RunOptions runOptions)
+            throws OrtException {
+        try (OrtSession.Result result = runOptions == null ? session.run(feeds) : session.run(feeds, runOptions)) {
             float[][] enhanced = floats2d(result, ENHANCED, batch);
             float[][] logits = floats2d(result, EMOTION_LOGITS, batch);
             if (expertCount == 0) {
@@ -254,6 +296,11 @@ public final class MeritModel implements AutoCloseable {
     /** Emotion classes in logit order. */
     public List<String> classes() {
         return card.classes();
+    }
+
+    /** Whether the graph takes the speaker-reference inputs (its card says so). */
+    public boolean usesSpeakerReference() {
+        return card.usesSpeakerReference();
     }
 
     /** Experts a gate routes to; 0 for models without experts. */

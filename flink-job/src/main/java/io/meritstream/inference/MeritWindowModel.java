@@ -19,13 +19,24 @@ public final class MeritWindowModel implements WindowModel {
 
     @Override
     public BatchOutput run(float[][] batch) throws Exception {
-        MeritOutput out = model.run(batch);
+        MeritOutput out = model.run(batch, null, null);
         return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
     }
 
-    /** Aborts through ONNX Runtime's terminate flag, which the session checks between graph nodes. */
     @Override
     public BatchOutput run(float[][] batch, ModelCall call) throws Exception {
+        return run(batch, null, call);
+    }
+
+    @Override
+    public boolean usesSpeakerReference() {
+        return model.usesSpeakerReference();
+    }
+
+    /**
+     * Aborts through ONNX Runtime's terminate flag, which the session checks between graph nodes. */
+    @Override
+    public BatchOutput run(float[][] batch, SpeakerReferenceInputs reference, ModelCall call) throws Exception {
         try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
             call.onAbort(() -> {
                 try {
@@ -35,7 +46,7 @@ public final class MeritWindowModel implements WindowModel {
                 }
             });
             try {
-                MeritOutput out = model.run(batch, options);
+                MeritOutput out = model.run(batch, reference, options);
                 return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
             } finally {
                 // Before the options are closed: the abort action must not reach freed native memory.

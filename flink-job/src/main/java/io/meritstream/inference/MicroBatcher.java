@@ -49,11 +49,13 @@ public final class MicroBatcher implements AutoCloseable {
 
     private static final class Pending {
         final float[] samples;
+        final SpeakerReferenceInputs.Row reference;
         final CompletableFuture<WindowInference> result = new CompletableFuture<>();
         final long enqueuedNanos;
 
-        Pending(float[] samples, long enqueuedNanos) {
+        Pending(float[] samples, SpeakerReferenceInputs.Row reference, long enqueuedNanos) {
             this.samples = samples;
+            this.reference = reference;
             this.enqueuedNanos = enqueuedNanos;
         }
     }
@@ -125,10 +127,15 @@ public final class MicroBatcher implements AutoCloseable {
      * its batch has not been formed yet.
      */
     public CompletableFuture<WindowInference> submit(float[] samples) {
+        return submit(samples, SpeakerReferenceInputs.Row.NONE);
+    }
+
+    /** Queues one window with its speaker-reference row (used when the model takes the reference inputs). */
+    public CompletableFuture<WindowInference> submit(float[] samples, SpeakerReferenceInputs.Row reference) {
         if (samples == null || samples.length == 0) {
             return CompletableFuture.failedFuture(new InferenceFailedException("window has no samples"));
         }
-        Pending p = new Pending(samples, System.nanoTime());
+        Pending p = new Pending(samples, reference, System.nanoTime());
         lock.lock();
         try {
             if (closed) {
@@ -213,6 +220,9 @@ public final class MicroBatcher implements AutoCloseable {
 
     private void runWithRetry(List<Pending> batch) {
         float[][] input = pad(batch);
+        SpeakerReferenceInputs reference = model.usesSpeakerReference()
+                ? SpeakerReferenceInputs.of(batch.stream().map(p -> p.reference).toList())
+                : null;
         Throwable first = null;
         for (int attempt = 1; attempt <= 2; attempt++) {
             long start = System.nanoTime();
@@ -223,7 +233,7 @@ public final class MicroBatcher implements AutoCloseable {
                     watchdog == null ? null : watchdog.schedule(call::abort, callTimeoutMillis, TimeUnit.MILLISECONDS);
             try {
                 try {
-                    out = model.run(input, call);
+                    out = reference == null ? model.run(input, call) : model.run(input, reference, call);
                 } catch (Throwable t) {
                     if (call.aborted()) {
                         TimeoutException timeout = new TimeoutException(

@@ -24,6 +24,8 @@ import java.util.List;
  * @param classes emotion classes in the order of the {@code emotion_logits} columns (empty for SE-only models)
  * @param outputs the graph's outputs, in graph order
  * @param config the full training config, as JSON text
+ * @param speakerReferenceVersion the version of the speaker-reference features the graph takes as extra inputs
+ *     ({@code speaker_reference.version}); 0 when it takes none
  */
 public record ModelCard(
         String name,
@@ -36,7 +38,8 @@ public record ModelCard(
         int minSamples,
         List<String> classes,
         List<OutputSpec> outputs,
-        String config) {
+        String config,
+        int speakerReferenceVersion) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -104,7 +107,8 @@ public record ModelCard(
                 root.path("min_samples").asInt(400),
                 classes,
                 outputs,
-                root.path("config").toString());
+                root.path("config").toString(),
+                root.path("speaker_reference").path("version").asInt(0));
     }
 
     private static JsonNode required(JsonNode node, String field, Path cardPath) {
@@ -113,6 +117,10 @@ public record ModelCard(
             throw new IllegalArgumentException("Model card " + cardPath + " has no '" + field + "' field");
         }
         return value;
+    }
+
+    public boolean usesSpeakerReference() {
+        return speakerReferenceVersion > 0;
     }
 
     /** Output names in graph order. */

@@ -137,6 +137,23 @@ public final class OrtModelLoader implements ModelLoader {
         }
     }
 
+    /**
+     * The model card of {@code spec}'s model, read without loading the graph: the job reads from it, at build time,
+     * whether the windows must carry the speaker-reference inputs.
+     */
+    public static ModelCard card(ModelSpec spec) throws IOException {
+        if (!spec.usesDefaultModel()) {
+            return ModelCard.read(ModelCard.besideModel(Path.of(spec.modelPath())));
+        }
+        Path card = Files.createTempFile("merit-default-model", ".json");
+        try {
+            copyResource(DEFAULT_MODEL_CARD_RESOURCE, card);
+            return ModelCard.read(card);
+        } finally {
+            Files.deleteIfExists(card);
+        }
+    }
+
     private WindowModel loadDefault(ModelSpec spec, InferenceDevice device) throws IOException, OrtException {
         // MeritModel verifies a file against the card beside it, so the two resources go to a temporary directory;
         // the model's bytes are in the session once it is loaded and the copies are deleted.

@@ -26,6 +26,19 @@ public interface WindowModel extends AutoCloseable {
         return run(batch);
     }
 
+    /**
+     * Whether the model takes the speaker-reference inputs ({@link SpeakerReferenceInputs}); the batcher then calls
+     * {@link #run(float[][], SpeakerReferenceInputs, ModelCall)}.
+     */
+    default boolean usesSpeakerReference() {
+        return false;
+    }
+
+    /** Runs one batch with its speaker-reference inputs; models without them ignore the reference. */
+    default BatchOutput run(float[][] batch, SpeakerReferenceInputs reference, ModelCall call) throws Exception {
+        return run(batch, call);
+    }
+
     /** Emotion class names in the order of the logits. */
     java.util.List<String> classes();
 

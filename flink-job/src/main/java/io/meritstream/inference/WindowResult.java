@@ -38,6 +38,8 @@ public class WindowResult {
     public int[] routingSe = new int[0];
     /** Frames the SER task routed to each expert; empty for models without experts. */
     public int[] routingSer = new int[0];
+    /** Seconds of this channel's speech the model's speaker reference held; 0 when it judged the window alone. */
+    public float referenceSpeechSeconds;
     /** Model name and version from its card. */
     public String modelVersion;
     /** Why inference failed for this window, or null. */

@@ -1,6 +1,7 @@
 package io.meritstream.job;
 
 import io.meritstream.session.WindowingConfig;
+import io.meritstream.speaker.SpeakerReferenceConfig;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.time.Duration;
@@ -22,6 +23,7 @@ public final class ConfigurationTable {
             KafkaOptions.class,
             IngestOptions.class,
             WindowingConfig.class,
+            SpeakerReferenceConfig.class,
             InferenceOptions.class,
             AnalyticsOptions.class);
 

@@ -9,6 +9,7 @@ import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.inference.Inference;
 import io.meritstream.inference.InferenceSettings;
+import io.meritstream.inference.OrtModelLoader;
 import io.meritstream.inference.WindowResult;
 import io.meritstream.ingest.DecodedFrame;
 import io.meritstream.ingest.FrameDecoder;
@@ -18,6 +19,9 @@ import io.meritstream.ingest.NativeFrame;
 import io.meritstream.session.SessionWindower;
 import io.meritstream.session.WindowRequest;
 import io.meritstream.session.WindowingConfig;
+import io.meritstream.speaker.SpeakerReferenceConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Objects;
 import org.apache.flink.api.common.JobExecutionResult;
@@ -123,6 +127,7 @@ public class MeritStreamJob {
     private final Sink<DeadLetter> deadLetterSink;
     private final IngestSettings ingest;
     private final WindowingConfig windowing;
+    private final SpeakerReferenceConfig speakerReference;
     // The whole job: outputs, inference and analytics; null for the ingest-and-windowing graph.
     private final Sinks sinks;
     private final InferenceSettings inference;
@@ -138,6 +143,7 @@ public class MeritStreamJob {
             Sinks sinks,
             IngestSettings ingest,
             WindowingConfig windowing,
+            SpeakerReferenceConfig speakerReference,
             InferenceSettings inference,
             AnalyticsConfig analytics) {
         this.source = Objects.requireNonNull(source, "source");
@@ -145,6 +151,7 @@ public class MeritStreamJob {
         this.deadLetterSink = sinks.deadLetters();
         this.ingest = Objects.requireNonNull(ingest, "ingest");
         this.windowing = Objects.requireNonNull(windowing, "windowing");
+        this.speakerReference = Objects.requireNonNull(speakerReference, "speakerReference");
         this.inference = Objects.requireNonNull(inference, "inference");
         this.analytics = Objects.requireNonNull(analytics, "analytics");
         this.windowSink = null;
@@ -165,6 +172,7 @@ public class MeritStreamJob {
         this.windowSink = Objects.requireNonNull(windowSink, "windowSink");
         this.ingest = Objects.requireNonNull(ingest, "ingest");
         this.windowing = Objects.requireNonNull(windowing, "windowing");
+        this.speakerReference = null;
         this.sinks = null;
         this.inference = null;
         this.analytics = null;
@@ -186,6 +194,7 @@ public class MeritStreamJob {
         KafkaSettings kafka = KafkaSettings.fromConfiguration(conf);
         IngestSettings ingest = IngestSettings.fromConfiguration(conf);
         WindowingConfig windowing = WindowingConfig.fromConfiguration(conf);
+        SpeakerReferenceConfig speakerReference = SpeakerReferenceConfig.fromConfiguration(conf);
         InferenceSettings inference = InferenceOptions.settings(conf);
         AnalyticsConfig analytics = AnalyticsConfig.fromConfiguration(conf);
         Duration interval =
@@ -195,6 +204,7 @@ public class MeritStreamJob {
                 Sinks.kafka(kafka),
                 ingest,
                 windowing,
+                speakerReference,
                 inference,
                 analytics);
         job.checkpointInterval = interval;
@@ -262,9 +272,24 @@ public class MeritStreamJob {
      */
     public DataStream<WindowRequest> windows(DataStream<IngestRecord> records) {
         return DataStreamUtils.reinterpretAsKeyedStream(frames(records), DecodedFrame::streamKey, Types.STRING)
-                .process(new SessionWindower(windowing))
+                .process(new SessionWindower(windowing, speakerReferenceForModel()))
                 .name("session windower")
                 .uid(UID_WINDOWER);
+    }
+
+    /**
+     * The speaker-reference settings when the model's card declares the reference inputs (the windower then computes
+     * them), else null. Read from the card at build time, so a graph without the inputs runs as before.
+     */
+    private SpeakerReferenceConfig speakerReferenceForModel() {
+        if (inference == null) {
+            return null;
+        }
+        try {
+            return OrtModelLoader.card(inference.model()).usesSpeakerReference() ? speakerReference : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the model card of " + inference.model(), e);
+        }
     }
 
     /** Runs the model on every window ({@link Inference}); one result per window, failed windows included. */

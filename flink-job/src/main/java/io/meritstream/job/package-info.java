@@ -10,14 +10,15 @@
  *
  * // Injected source and sinks (tests):
  * new MeritStreamJob(source, new MeritStreamJob.Sinks(deadLetters, enhancedAudio, events, trends, alerts),
- *         ingest, windowing, inference, analytics).build(env);
+ *         ingest, windowing, speakerReference, inference, analytics).build(env);
  * }</pre>
  *
  * <h2>Options</h2>
  *
  * {@link io.meritstream.job.KafkaOptions} (brokers, topics, group, starting offsets, delivery guarantee, transactional
  * id prefix, {@code kafka.properties.*} pass-through), {@link io.meritstream.job.IngestOptions}, the windowing options
- * of {@link io.meritstream.session.WindowingConfig}, {@link io.meritstream.job.InferenceOptions} and {@link
+ * of {@link io.meritstream.session.WindowingConfig}, the speaker-reference options of {@link
+ * io.meritstream.speaker.SpeakerReferenceConfig}, {@link io.meritstream.job.InferenceOptions} and {@link
  * io.meritstream.job.AnalyticsOptions}; each group has a validating reader that names the offending option.
  *
  * <h2>Delivery</h2>

@@ -3,6 +3,9 @@ package io.meritstream.session;
 import io.meritstream.avro.WindowFlag;
 import io.meritstream.ingest.DecodedFrame;
 import io.meritstream.metrics.MetricNames;
+import io.meritstream.speaker.ChannelReference;
+import io.meritstream.speaker.SpeakerReferenceConfig;
+import io.meritstream.speaker.SpeakerReferenceTracker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +42,9 @@ import org.apache.flink.util.Collector;
  * are flushed, the last partial window is emitted zero-padded with {@code finalWindow} set, and all state and the timer
  * are removed. State TTL is only a backstop for state a timer could not reach.
  *
+ * <p>When the model takes a speaker reference, each window also gets its prosody features and the channel's running
+ * reference ({@link SpeakerReferenceTracker}), kept in {@link StreamState#speakerReference} and cleared with it.
+ *
  * <p>State per channel: the bookkeeping ({@link StreamState}), the ring (one {@code float[]} of a window, 192 KB at
  * 3 s) and the reorder buffer (a MapState of at most {@code windowing.reorder.max-frames} frames). The ring is written
  * on every frame, which is free on the heap state backend; on RocksDB each write serializes it.
@@ -50,7 +56,10 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private static final long serialVersionUID = 1L;
 
     private final WindowingConfig config;
+    // Null when the model takes no speaker reference.
+    private final SpeakerReferenceConfig speakerReference;
 
+    private transient SpeakerReferenceTracker referenceTracker;
     private transient ValueState<StreamState> streamState;
     private transient ValueState<float[]> ringState;
     private transient MapState<Long, BufferedFrame> reorderBuffer;
@@ -71,7 +80,16 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private transient Counter sessionsIdleClosed;
 
     public SessionWindower(WindowingConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * @param speakerReference the speaker-reference settings when the model takes the reference inputs, else null (the
+     *     windows then carry no prosody)
+     */
+    public SessionWindower(WindowingConfig config, SpeakerReferenceConfig speakerReference) {
         this.config = Objects.requireNonNull(config, "config");
+        this.speakerReference = speakerReference;
     }
 
     @Override
@@ -92,6 +110,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         streamState = getRuntimeContext().getState(streamDescriptor);
         ringState = getRuntimeContext().getState(ringDescriptor);
         reorderBuffer = getRuntimeContext().getMapState(bufferDescriptor);
+        referenceTracker = speakerReference == null ? null : new SpeakerReferenceTracker(speakerReference);
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
         framesReordered = metrics.counter(MetricNames.FRAMES_REORDERED);
@@ -336,6 +355,12 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         request.flags = flags.toArray(new WindowFlag[0]);
         request.lastArrivalMs = stream.lastArrivalMs;
         request.streamStartMs = stream.streamStartMs;
+        if (referenceTracker != null) {
+            if (stream.speakerReference == null) {
+                stream.speakerReference = new ChannelReference();
+            }
+            referenceTracker.attach(stream.speakerReference, request);
+        }
         out.collect(request);
         windowsEmitted.inc();
         stream.nextWindowIndex++;

@@ -1,5 +1,7 @@
 package io.meritstream.session;
 
+import io.meritstream.speaker.ChannelReference;
+
 /**
  * The {@link SessionWindower}'s bookkeeping for one channel, apart from the samples themselves. A Flink POJO of
  * primitives, one state entry per channel.
@@ -32,6 +34,8 @@ public class StreamState {
     public long endOfStreamDeadlineMs = UNSET;
     /** The one processing-time timer registered for this channel. */
     public long timerMs = UNSET;
+    /** The channel's speaker reference; null when the model takes none. */
+    public ChannelReference speakerReference;
 
     public StreamState() {}
 }

@@ -44,6 +44,17 @@ public class WindowRequest {
      * {@code streamStartMs + startSample / 16}.
      */
     public long streamStartMs;
+    /**
+     * The window's prosody features ({@link io.meritstream.speaker.ProsodyAnalyzer}), or null when the model takes no
+     * speaker reference.
+     */
+    public float[] prosody;
+    /** The channel's speaker reference as of this window (mean then std per feature), or null with {@link #prosody}. */
+    public float[] speakerRef;
+    /** The reference's weight in segments; 0 = no reference yet (warm-up, or the option is off). */
+    public float speakerRefWeight;
+    /** Seconds of speech the reference was built from; 0 when none was used. */
+    public float referenceSpeechSeconds;
 
     public WindowRequest() {}
 
@@ -75,7 +86,11 @@ public class WindowRequest {
                 && Objects.equals(sessionId, other.sessionId)
                 && Objects.equals(channel, other.channel)
                 && Arrays.equals(samples, other.samples)
-                && Arrays.equals(flags, other.flags);
+                && Arrays.equals(flags, other.flags)
+                && Arrays.equals(prosody, other.prosody)
+                && Arrays.equals(speakerRef, other.speakerRef)
+                && speakerRefWeight == other.speakerRefWeight
+                && referenceSpeechSeconds == other.referenceSpeechSeconds;
     }
 
     @Override

@@ -76,8 +76,12 @@ class MeritModelParityTest {
             JsonNode t = c.get("tensors");
             int batch = c.get("batch").asInt();
             float[][] input = reshape(readFloats(t.get("waveform")), batch);
+            SpeakerReferenceInputs reference = new SpeakerReferenceInputs(
+                    reshape(readFloats(t.get("prosody")), batch),
+                    reshape(readFloats(t.get("speaker_ref")), batch),
+                    readFloats(t.get("speaker_ref_weight")));
 
-            MeritOutput out = model.run(input);
+            MeritOutput out = model.run(input, reference, null);
 
             float[][] enhanced = reshape(readFloats(t.get("enhanced")), batch);
             float[][] logits = reshape(readFloats(t.get("emotion_logits")), batch);
@@ -102,6 +106,43 @@ class MeritModelParityTest {
                     .as(name + " routing_ser")
                     .isDeepEqualTo(reshape(readLongs(t.get("routing_ser")), batch));
         }
+    }
+
+    @Test
+    void theCardDeclaresTheSpeakerReferenceInputsAndTheirAbsenceMeansNoReference() throws Exception {
+        assertThat(model.usesSpeakerReference()).isTrue();
+        JsonNode c = index.get("cases").get(0);
+        float[][] input = reshape(readFloats(c.get("tensors").get("waveform")), 1);
+        float[][] none = model.run(input).emotionLogits();
+        float[][] explicitNone = model.run(
+                        input, SpeakerReferenceInputs.of(java.util.List.of(SpeakerReferenceInputs.Row.NONE)), null)
+                .emotionLogits();
+        assertThat(none).isDeepEqualTo(explicitNone);
+        // The fixture's case 0 row 0 has weight 0 too, but its own prosody: the absolute cues still count.
+        float[][] withProsody = model.run(
+                        input,
+                        new SpeakerReferenceInputs(
+                                reshape(readFloats(c.get("tensors").get("prosody")), 1),
+                                new float[1][2 * 10],
+                                new float[1]),
+                        null)
+                .emotionLogits();
+        assertThat(maxAbsDiff(withProsody, none)).isGreaterThan(1e-4);
+    }
+
+    @Test
+    void rejectsAGraphWhoseInputsDifferFromItsCard(@TempDir Path dir) throws Exception {
+        Path onnx = copyWithCard(dir, card -> card.remove("speaker_reference"));
+        assertThatThrownBy(() -> MeritModel.load(onnx))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("has inputs [prosody, speaker_ref, speaker_ref_weight, waveform]")
+                .hasMessageContaining("needs exactly [waveform]");
+        Path newer = copyWithCard(
+                Files.createDirectories(dir.resolve("v2")),
+                card -> ((ObjectNode) card.get("speaker_reference")).put("version", 2));
+        assertThatThrownBy(() -> MeritModel.load(newer))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("features of version 2 but this job computes version 1");
     }
 
     @Test

@@ -15,6 +15,7 @@ import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import io.meritstream.schemas.SingleObjectCodec;
 import io.meritstream.session.WindowingConfig;
+import io.meritstream.speaker.SpeakerReferenceConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -268,6 +269,7 @@ final class CallPipeline {
                 MeritStreamJob.Sinks.kafka(kafka),
                 IngestSettings.fromConfiguration(options),
                 WindowingConfig.fromConfiguration(options),
+                SpeakerReferenceConfig.fromConfiguration(options),
                 InferenceOptions.settings(options),
                 AnalyticsConfig.fromConfiguration(options));
     }

@@ -1,0 +1,72 @@
+package io.meritstream.dsp;
+
+/**
+ * A radix-2 complex FFT of one fixed length with its twiddles and bit-reversal table computed once: the per-window
+ * prosody analysis runs hundreds of 512-point transforms per window, where {@link Fft}'s per-call twiddles would cost
+ * more than the butterflies. Same sign convention as {@link Fft} ({@code numpy.fft.fft}, no scaling). Not thread-safe
+ * state: none; an instance may be shared.
+ */
+public final class FftPlan {
+    private final int n;
+    private final int[] reverse;
+    private final double[] cos;
+    private final double[] sin;
+
+    public FftPlan(int n) {
+        if (n < 2 || Integer.bitCount(n) != 1) {
+            throw new IllegalArgumentException("FFT length must be a power of two >= 2, got " + n);
+        }
+        this.n = n;
+        reverse = new int[n];
+        int bits = Integer.numberOfTrailingZeros(n);
+        for (int i = 0; i < n; i++) {
+            reverse[i] = Integer.reverse(i) >>> (32 - bits);
+        }
+        cos = new double[n / 2];
+        sin = new double[n / 2];
+        for (int k = 0; k < n / 2; k++) {
+            double angle = -2 * Math.PI * k / n;
+            cos[k] = Math.cos(angle);
+            sin[k] = Math.sin(angle);
+        }
+    }
+
+    public int size() {
+        return n;
+    }
+
+    /** In place: {@code re} and {@code im} of length {@link #size()}. */
+    public void transform(double[] re, double[] im) {
+        if (re.length != n || im.length != n) {
+            throw new IllegalArgumentException("arrays must have length " + n);
+        }
+        for (int i = 0; i < n; i++) {
+            int j = reverse[i];
+            if (i < j) {
+                double t = re[i];
+                re[i] = re[j];
+                re[j] = t;
+                t = im[i];
+                im[i] = im[j];
+                im[j] = t;
+            }
+        }
+        for (int len = 2; len <= n; len <<= 1) {
+            int half = len >> 1;
+            int stride = n / len;
+            for (int k = 0; k < half; k++) {
+                double wr = cos[k * stride];
+                double wi = sin[k * stride];
+                for (int a = k; a < n; a += len) {
+                    int b = a + half;
+                    double xr = re[b] * wr - im[b] * wi;
+                    double xi = re[b] * wi + im[b] * wr;
+                    re[b] = re[a] - xr;
+                    im[b] = im[a] - xi;
+                    re[a] += xr;
+                    im[a] += xi;
+                }
+            }
+        }
+    }
+}
