@@ -29,7 +29,10 @@ import numpy as np
 import torch
 
 from merit.config import EMOTION_CLASSES, CascadeConfig, config_to_dict
+from merit import speaker_reference
+from merit.export import uses_speaker_reference
 from merit.factory import load_checkpoint
+from merit.heads import ReferenceInputs
 from merit.data.mix import CLEAN_SNR_DB
 from merit.metrics import evaluation_summary, f1_scores, se_item_metrics
 from merit.pretrain import read_audio, read_manifest
@@ -42,7 +45,11 @@ BOOTSTRAP = 2000
 
 @torch.no_grad()
 def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int] = None,
-                        name: Optional[str] = None) -> Dict:
+                        name: Optional[str] = None, reference_size: int = 0,
+                        reference_emotion: Optional[str] = None, reference_seed: int = 0) -> Dict:
+    """One model on one manifest. A model with the speaker-reference inputs gets each item's own prosody and, with
+    `reference_size` > 0, a reference of that many other items of the same speaker (`reference_emotion`: only those
+    of that emotion, the skewed check); without, weight 0 (judged alone)."""
     model, cfg, data, _ = load_checkpoint(ckpt)
     if name:
         cfg.name = name  # e.g. a stage-1 snapshot reported beside the final model
@@ -55,16 +62,31 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
     t0 = last = time.time()
     noisy_cache = _load_noisy_cache(manifest)
     done = 0
+    references = None
+    if uses_speaker_reference(cfg):
+        feats = [speaker_reference.prosody_and_validity(read_audio(r["noisy_path"])) for r in recs]
+        vectors = np.stack([f[0] for f in feats]).astype(np.float32)
+        refs, weights = speaker_reference.references_for(recs, vectors, np.array([f[1] for f in feats]),
+                                                         reference_size, reference_seed, reference_emotion)
+        references = (vectors, refs, weights)
+        position = {id(r): k for k, r in enumerate(recs)}
     for group in _same_length_groups(recs):
         # The test mixtures of one utterance share its length: one batched forward without any padding.
         noisys = [read_audio(r["noisy_path"]) for r in group]
         cleans = [read_audio(r["clean_path"]) for r in group]
-        out = model(torch.from_numpy(np.stack(noisys)))
+        if references is not None:
+            rows = [position[id(r)] for r in group]
+            out = model(torch.from_numpy(np.stack(noisys)),
+                        ReferenceInputs(*[torch.from_numpy(t[rows]) for t in references]))
+        else:
+            out = model(torch.from_numpy(np.stack(noisys)))
         for b, r in enumerate(group):
             noisy, clean = noisys[b], cleans[b]
             item = {"utt": r.get("utt", os.path.basename(r["noisy"])), "noisy": r["noisy"],
                     "label": EMOTION_CLASSES.index(r["emotion"]), "snr_db": float(r["snr_db"]), "noise": r["noise"],
                     "noise_seen": r.get("noise_seen"), "speaker": r.get("speaker")}
+            if references is not None:
+                item["reference_weight"] = round(float(references[2][position[id(r)]]), 3)
             if out.emotion_logits is not None:
                 probs = torch.softmax(out.emotion_logits[b], -1)
                 item["pred"] = int(probs.argmax())
@@ -102,7 +124,9 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
     history = blob.get("history")
     return {"name": cfg.name, "checkpoint": os.path.abspath(ckpt), "manifest": os.path.abspath(manifest),
             "config": config_to_dict(cfg), "data": data, "summary": summary, "items": items,
-            "training": _compact_history(history), "seconds": round(time.time() - t0, 1)}
+            "training": _compact_history(history), "seconds": round(time.time() - t0, 1),
+            "speaker_reference": {"size": reference_size, "emotion": reference_emotion, "seed": reference_seed}
+            if references is not None else None}
 
 
 def _same_length_groups(recs: List[Dict]) -> List[List[Dict]]:
@@ -658,13 +682,18 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> Dict:
 def calibrate(model: torch.nn.Module, manifest: str) -> Dict:
     """Fits the temperature on `manifest` (whole noisy utterances, as evaluated) and sets 1/T on the SER head."""
     from merit.heads import SERHead
+    from merit.train import dev_references
 
     heads = [m for m in model.modules() if isinstance(m, SERHead)]
     if not heads:
         raise ValueError("model has no emotion head to calibrate")
     logits, labels = [], []
-    for r in read_manifest(manifest):
-        out = model(torch.from_numpy(read_audio(r["noisy_path"])).unsqueeze(0))
+    recs = read_manifest(manifest)
+    # a model with the speaker-reference inputs is calibrated as the trainer checks it: 10-item references
+    references = dev_references(recs) if uses_speaker_reference(model.cfg) else None
+    for k, r in enumerate(recs):
+        x = torch.from_numpy(read_audio(r["noisy_path"])).unsqueeze(0)
+        out = model(x, references[k]) if references is not None else model(x)
         logits.append(out.emotion_logits[0].numpy() / heads[0].cfg.logit_scale)
         labels.append(EMOTION_CLASSES.index(r["emotion"]))
     fit = fit_temperature(np.stack(logits), np.array(labels))
@@ -713,6 +742,10 @@ def main(argv=None) -> int:
                       "reference first), from their results under --eval-dir")
     ap.add_argument("--manifest", help="test JSONL manifest (with --checkpoint)")
     ap.add_argument("--limit", type=int, help="evaluate only the first N items")
+    ap.add_argument("--speaker-reference", type=int, default=0, metavar="N", help="with --checkpoint, for a model "
+                    "with the speaker-reference inputs: judge each item against N random other items of the same "
+                    "speaker (never one of the same utterance); 0: no reference")
+    ap.add_argument("--reference-emotion", help="draw those references from one emotion only (the skewed check)")
     ap.add_argument("--name", help="report (--checkpoint) or export (--export, one checkpoint) the model under this "
                                    "name (default: its config name)")
     ap.add_argument("--reference", default="merit-sparse")
@@ -732,7 +765,8 @@ def main(argv=None) -> int:
         if not a.manifest:
             ap.error("--checkpoint needs --manifest")
         res = evaluate_checkpoint(a.checkpoint, a.manifest, log=lambda s: print(s, flush=True), limit=a.limit,
-                                  name=a.name)
+                                  name=a.name, reference_size=a.speaker_reference,
+                                  reference_emotion=a.reference_emotion)
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out + ".tmp", "w") as f:
             json.dump(res, f)

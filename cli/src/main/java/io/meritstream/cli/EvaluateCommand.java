@@ -5,10 +5,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.meritstream.evaluation.EvaluationSummary;
 import io.meritstream.evaluation.Evaluator;
 import io.meritstream.evaluation.Manifest;
+import io.meritstream.evaluation.ManifestReferences;
 import io.meritstream.evaluation.WindowedInference;
 import io.meritstream.inference.InferenceDevice;
 import io.meritstream.inference.ModelSpec;
 import io.meritstream.inference.OrtModelLoader;
+import io.meritstream.inference.SpeakerReferenceInputs;
 import io.meritstream.inference.WindowModel;
 import io.meritstream.session.WindowingConfig;
 import java.io.BufferedWriter;
@@ -123,6 +125,28 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--limit", description = "Evaluate only the first N items.")
     Integer limit;
 
+    @Option(
+            names = "--speaker-reference",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "For models with the speaker-reference inputs: judge each item against a reference of N"
+                    + " random other items of the same 'speaker' (never one of the same 'utt'), as a call would after"
+                    + " hearing them. 0 (default): no reference.")
+    int referenceSize;
+
+    @Option(
+            names = "--reference-emotion",
+            paramLabel = "EMOTION",
+            description = "Draw the references only from items of this emotion (e.g. angry: the skewed-reference"
+                    + " check).")
+    String referenceEmotion;
+
+    @Option(
+            names = "--reference-seed",
+            defaultValue = "0",
+            description = "Seed of the reference draws. Default: ${DEFAULT-VALUE}.")
+    long referenceSeed;
+
     @Override
     public Integer call() throws Exception {
         WindowingConfig windowing = windowing();
@@ -134,6 +158,12 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         if (limit != null && limit < 1) {
             throw usage("--limit must be at least 1, got " + limit);
+        }
+        if (referenceSize < 0) {
+            throw usage("--speaker-reference must be 0 or more, got " + referenceSize);
+        }
+        if (referenceEmotion != null && referenceSize == 0) {
+            throw usage("--reference-emotion needs --speaker-reference N");
         }
         InferenceDevice inferenceDevice;
         try {
@@ -183,6 +213,18 @@ public final class EvaluateCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
+            List<SpeakerReferenceInputs.Row> references = null;
+            if (referenceSize > 0) {
+                if (!windowModel.usesSpeakerReference()) {
+                    throw usage("--speaker-reference: model " + windowModel.version()
+                            + " takes no speaker reference (its card declares no speaker_reference inputs)");
+                }
+                if (referenceEmotion != null && !windowModel.classes().contains(referenceEmotion)) {
+                    throw usage(
+                            "--reference-emotion '" + referenceEmotion + "' is not one of " + windowModel.classes());
+                }
+                references = ManifestReferences.build(entries, referenceSize, referenceSeed, referenceEmotion);
+            }
             err.println("merit evaluate: " + entries.size() + " items of " + manifest + " with "
                     + windowModel.version() + ", window " + windowing.windowSamples() + " / hop "
                     + windowing.hopSamples() + " samples");
@@ -190,7 +232,8 @@ public final class EvaluateCommand implements Callable<Integer> {
             int total = entries.size();
             List<Evaluator.Outcome> outcomes;
             try {
-                outcomes = evaluator.evaluateAll(entries, done -> progress.update(progressText(done, total, t0)));
+                outcomes = evaluator.evaluateAll(
+                        entries, references, done -> progress.update(progressText(done, total, t0)));
             } catch (IllegalArgumentException e) {
                 throw new CliException("evaluation failed at " + manifest + " " + e.getMessage(), e);
             }
@@ -211,6 +254,16 @@ public final class EvaluateCommand implements Callable<Integer> {
             w.put("early_first_window", windowing.earlyFirstWindow());
             w.put("utterance_emotion", "mean of the window probabilities");
             result.put("windowing", w);
+            Map<String, Object> ref = new LinkedHashMap<>();
+            ref.put("size", referenceSize);
+            ref.put("emotion", referenceEmotion);
+            ref.put("seed", referenceSeed);
+            ref.put(
+                    "items_with_reference",
+                    references == null
+                            ? 0
+                            : references.stream().filter(r -> r.weight() > 0).count());
+            result.put("speaker_reference", ref);
             result.put("seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             writeAtomically(out, json.writeValueAsString(result) + "\n");

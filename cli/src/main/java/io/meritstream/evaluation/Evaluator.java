@@ -1,6 +1,7 @@
 package io.meritstream.evaluation;
 
 import io.meritstream.cli.audio.WavAudio;
+import io.meritstream.inference.SpeakerReferenceInputs;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,8 +46,13 @@ public final class Evaluator {
     }
 
     public Outcome evaluate(Manifest.Entry e) throws Exception {
+        return evaluate(e, null);
+    }
+
+    /** As {@link #evaluate(Manifest.Entry)}, judged against {@code reference} (null: none). */
+    public Outcome evaluate(Manifest.Entry e, SpeakerReferenceInputs.Row reference) throws Exception {
         float[] noisy = readMono16k(e.noisy());
-        WindowedInference.Result r = inference.run(noisy);
+        WindowedInference.Result r = inference.run(noisy, reference);
         Integer label = e.emotion() == null ? null : classes.indexOf(e.emotion());
         int pred = WindowedInference.argmax(r.probabilities());
         EvaluationSummary.SeScores se = null;
@@ -67,6 +73,8 @@ public final class Evaluator {
         record.put("snr_db", e.snrDb());
         record.put("noise", e.noise());
         record.put("noise_seen", e.noiseSeen());
+        record.put("speaker", e.speaker());
+        record.put("reference_weight", reference == null ? 0f : reference.weight());
         if (se != null) {
             record.putAll(se.asMap());
         }
@@ -75,10 +83,18 @@ public final class Evaluator {
 
     /** Evaluates every entry in order, reporting the count done after each. */
     public List<Outcome> evaluateAll(List<Manifest.Entry> entries, IntConsumer progress) throws Exception {
+        return evaluateAll(entries, null, progress);
+    }
+
+    /** As {@link #evaluateAll(List, IntConsumer)}, entry i judged against {@code references.get(i)} (null: none). */
+    public List<Outcome> evaluateAll(
+            List<Manifest.Entry> entries, List<SpeakerReferenceInputs.Row> references, IntConsumer progress)
+            throws Exception {
         List<Outcome> out = new ArrayList<>();
-        for (Manifest.Entry e : entries) {
+        for (int i = 0; i < entries.size(); i++) {
+            Manifest.Entry e = entries.get(i);
             try {
-                out.add(evaluate(e));
+                out.add(evaluate(e, references == null ? null : references.get(i)));
             } catch (IOException | IllegalArgumentException ex) {
                 throw new IllegalArgumentException("line " + e.line() + " (" + e.id() + "): " + ex.getMessage(), ex);
             }

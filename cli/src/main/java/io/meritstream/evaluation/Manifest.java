@@ -11,8 +11,9 @@ import java.util.List;
 
 /**
  * An evaluation manifest: JSON lines {@code {"noisy": path, "clean": path?, "emotion": label?, "snr_db": x?, "noise":
- * name?, "noise_seen": bool?}}, paths relative to the manifest's directory (other keys, such as the generated corpus's
- * speaker or text, are ignored). Blank lines are skipped.
+ * name?, "noise_seen": bool?, "speaker": id?, "utt": id?}}, paths relative to the manifest's directory (other keys, such
+ * as the generated corpus's text, are ignored). {@code speaker} and {@code utt} let the speaker-reference evaluation
+ * draw a reference from the speaker's other utterances. Blank lines are skipped.
  */
 public final class Manifest {
     private Manifest() {}
@@ -26,7 +27,9 @@ public final class Manifest {
             String emotion,
             Double snrDb,
             String noise,
-            Boolean noiseSeen) {}
+            Boolean noiseSeen,
+            String speaker,
+            String utterance) {}
 
     /**
      * @throws IllegalArgumentException naming the file and line for malformed JSON, a missing or non-text "noisy", or
@@ -81,7 +84,9 @@ public final class Manifest {
                     text(node, "emotion", manifest, line),
                     snr,
                     text(node, "noise", manifest, line),
-                    seen));
+                    seen,
+                    text(node, "speaker", manifest, line),
+                    text(node, "utt", manifest, line)));
         }
         return entries;
     }

@@ -2,9 +2,12 @@ package io.meritstream.evaluation;
 
 import io.meritstream.analytics.OverlapAdd;
 import io.meritstream.inference.BatchOutput;
+import io.meritstream.inference.ModelCall;
 import io.meritstream.inference.ModelOutputs;
+import io.meritstream.inference.SpeakerReferenceInputs;
 import io.meritstream.inference.WindowModel;
 import io.meritstream.session.WindowingConfig;
+import io.meritstream.speaker.ProsodyAnalyzer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,6 +26,7 @@ public final class WindowedInference {
     private final WindowModel model;
     private final WindowingConfig config;
     private final int maxBatch;
+    private final ProsodyAnalyzer analyzer = new ProsodyAnalyzer();
 
     /** What the stream makes of one utterance. */
     public record Result(float[] enhanced, float[] probabilities, int windows) {}
@@ -41,6 +45,15 @@ public final class WindowedInference {
     }
 
     public Result run(float[] audio) throws Exception {
+        return run(audio, null);
+    }
+
+    /**
+     * As {@link #run(float[])}, for a model with the speaker-reference inputs: every window gets its own prosody, as
+     * the windower computes it, and {@code reference} (the utterance's speaker reference: {@code speakerRef} and {@code
+     * weight}; null = none).
+     */
+    public Result run(float[] audio, SpeakerReferenceInputs.Row reference) throws Exception {
         if (audio.length == 0) {
             throw new IllegalArgumentException("empty audio");
         }
@@ -57,7 +70,9 @@ public final class WindowedInference {
             for (int b = 0; b < batch.size(); b++) {
                 input[b] = batch.get(b).samples();
             }
-            BatchOutput out = model.run(input);
+            BatchOutput out = model.usesSpeakerReference()
+                    ? model.run(input, referenceInputs(batch, reference), new ModelCall())
+                    : model.run(input);
             for (int b = 0; b < batch.size(); b++) {
                 StreamWindows.Window w = batch.get(b);
                 float[] p = ModelOutputs.softmax(out.emotionLogits()[b]);
@@ -85,6 +100,20 @@ public final class WindowedInference {
             probabilities[c] = (float) (probabilitySum[c] / windows.size());
         }
         return new Result(enhanced, probabilities, windows.size());
+    }
+
+    private SpeakerReferenceInputs referenceInputs(
+            List<StreamWindows.Window> batch, SpeakerReferenceInputs.Row reference) {
+        List<SpeakerReferenceInputs.Row> rows = new ArrayList<>();
+        for (StreamWindows.Window w : batch) {
+            float[] prosody = analyzer.analyze(w.samples(), Math.max(0, Math.min(w.validSamples(), w.samples().length)))
+                    .featuresAsFloats();
+            rows.add(
+                    reference == null
+                            ? new SpeakerReferenceInputs.Row(prosody, null, 0f)
+                            : new SpeakerReferenceInputs.Row(prosody, reference.speakerRef(), reference.weight()));
+        }
+        return SpeakerReferenceInputs.of(rows);
     }
 
     /** Index of the largest probability (the first on ties, as numpy's argmax). */

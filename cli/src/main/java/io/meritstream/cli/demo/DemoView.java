@@ -48,6 +48,8 @@ public final class DemoView implements OutputCollector.Listener {
         long events;
         long audioSamples;
         boolean finished;
+        /** Seconds of the channel's own speech its latest window was judged against; 0 = judged alone. */
+        float referenceSeconds;
     }
 
     private final PrintWriter out;
@@ -116,6 +118,7 @@ public final class DemoView implements OutputCollector.Listener {
         Channel channel = channel(event.getSessionId(), event.getChannel());
         channel.probabilities = event.getProbabilities();
         channel.label = event.getSpeech() ? event.getLabel().toString() : "(silence)";
+        channel.referenceSeconds = event.getSpeakerReferenceSeconds();
         channel.events++;
         events++;
         latencies[latencyCount++ % latencies.length] = event.getLatencyMs();
@@ -290,6 +293,14 @@ public final class DemoView implements OutputCollector.Listener {
         s.append("negativity ")
                 .append(String.format("%-" + SPARK_WIDTH + "s", line))
                 .append(String.format(Locale.ROOT, " %.2f", c.lastNegativity));
+        // The speaker reference: "ref 12s" once the channel is judged against 12 s of its own earlier speech, "ref -"
+        // while it warms up (or when the model takes none).
+        s.append(colour ? DIM : "")
+                .append(
+                        c.referenceSeconds > 0
+                                ? String.format(Locale.ROOT, "  ref %2.0fs", c.referenceSeconds)
+                                : "  ref  -  ")
+                .append(colour ? RESET : "");
         if (c.alertActive) {
             s.append(colour ? RED + BOLD : "")
                     .append(String.format(Locale.ROOT, "  ALERT since %.1f s", c.alertSinceS))

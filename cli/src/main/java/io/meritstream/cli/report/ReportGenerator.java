@@ -25,7 +25,9 @@ import java.util.TreeSet;
 /**
  * The demo's report: for each call, {@code <call>.trend.png} (emotion trend per channel, alerts, scripted ground truth)
  * and {@code <call>.<channel>.spectrogram.png} (noisy vs enhanced), and {@code report.html} showing them with a
- * summary: for every scripted negative span, whether an alert started inside it.
+ * summary: for every scripted negative span, whether an alert started inside it and how long after its start; every
+ * alert outside the scripted negative spans, which is a false alert; and from when on each channel was judged against
+ * its speaker reference. {@code calls-evaluation.json} holds the same numbers for scripts.
  */
 public final class ReportGenerator {
     /** Slack after a scripted negative span in which an alert still counts: windows are 3 s and the trend smooths. */
@@ -41,8 +43,11 @@ public final class ReportGenerator {
         }
     }
 
+    /** A negative-spike alert that started outside every scripted negative span of its channel. */
+    public record FalseAlert(String sessionId, String channel, double atS) {}
+
     /** What was written. */
-    public record Result(Path html, List<Path> images, List<Detection> detections) {}
+    public record Result(Path html, List<Path> images, List<Detection> detections, List<FalseAlert> falseAlerts) {}
 
     private final Inputs inputs;
 
@@ -62,6 +67,8 @@ public final class ReportGenerator {
 
         List<Path> images = new ArrayList<>();
         List<Detection> detections = new ArrayList<>();
+        List<FalseAlert> falseAlerts = new ArrayList<>();
+        Map<String, Double> referenceFrom = new TreeMap<>();
         StringBuilder body = new StringBuilder();
         if (sessions.isEmpty()) {
             body.append("<p class=warn>No emotion events, trends or alerts were collected.</p>");
@@ -100,6 +107,18 @@ public final class ReportGenerator {
                         detections.add(new Detection(session, span, firstAlertIn(channelAlerts, span)));
                     }
                 }
+                for (EmotionAlert alert : channelAlerts) {
+                    if (alert.getKind() == AlertKind.NEGATIVE_SPIKE_START && outsideNegativeSpans(alert, spans)) {
+                        falseAlerts.add(new FalseAlert(session, channel, alert.getTimeMs() / 1000.0));
+                    }
+                }
+                events.stream()
+                        .filter(e -> e.getSessionId().equals(session)
+                                && e.getChannel().equals(channel)
+                                && e.getSpeakerReferenceSeconds() > 0)
+                        .mapToDouble(e -> e.getWindowEndMs() / 1000.0)
+                        .min()
+                        .ifPresent(t -> referenceFrom.put(session + "/" + channel, t));
             }
             String title = session
                     + truth.map(g -> g.title().isEmpty() ? "" : ": " + g.title())
@@ -109,7 +128,7 @@ public final class ReportGenerator {
             images.add(trendPng);
 
             body.append("<section><h2>").append(html(title)).append("</h2>\n");
-            body.append(summaryTable(session, panels, summaries, detections));
+            body.append(summaryTable(session, panels, summaries, detections, falseAlerts, referenceFrom));
             body.append("<img src=\"")
                     .append(trendPng.getFileName())
                     .append("\" alt=\"emotion trend of ")
@@ -153,8 +172,20 @@ public final class ReportGenerator {
             body.append("</section>\n");
         }
         Path html = outDir.resolve("report.html");
-        Files.writeString(html, page(body.toString(), detections), StandardCharsets.UTF_8);
-        return new Result(html, images, detections);
+        Files.writeString(html, page(body.toString(), detections, falseAlerts), StandardCharsets.UTF_8);
+        CallEvaluation.write(outDir.resolve(CallEvaluation.FILE_NAME), detections, falseAlerts, referenceFrom);
+        return new Result(html, images, detections, falseAlerts);
+    }
+
+    /** Whether {@code alert} started outside every negative span of its channel (with the detection slack). */
+    static boolean outsideNegativeSpans(EmotionAlert alert, List<GroundTruth.Span> spans) {
+        double t = alert.getTimeMs() / 1000.0;
+        for (GroundTruth.Span span : spans) {
+            if (span.negative() && t >= span.startS() && t <= span.endS() + DETECTION_SLACK_S) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** When the first alert started inside the span (with {@link #DETECTION_SLACK_S} after its end), or null. */
@@ -174,9 +205,12 @@ public final class ReportGenerator {
             String session,
             List<Charts.ChannelTrend> panels,
             Map<String, SessionSummary> summaries,
-            List<Detection> detections) {
+            List<Detection> detections,
+            List<FalseAlert> falseAlerts,
+            Map<String, Double> referenceFrom) {
         StringBuilder t = new StringBuilder("<table><tr><th>channel</th><th>dominant</th><th>peak negativity</th>"
-                + "<th>alerts</th><th>scripted negative spans</th></tr>\n");
+                + "<th>alerts</th><th>false alerts</th><th>speaker reference</th><th>scripted negative spans</th>"
+                + "</tr>\n");
         for (Charts.ChannelTrend panel : panels) {
             SessionSummary summary = summaries.get(panel.channel());
             long starts = panel.alerts().stream()
@@ -194,8 +228,9 @@ public final class ReportGenerator {
                             d.detected()
                                     ? String.format(
                                             Locale.ROOT,
-                                            "<span class=ok>detected, alert at %.1f s</span>",
-                                            d.alertAtS())
+                                            "<span class=ok>detected, alert at %.1f s (%.1f s after its start)</span>",
+                                            d.alertAtS(),
+                                            d.alertAtS() - d.span().startS())
                                     : "<span class=bad>not detected</span>"));
                 }
             }
@@ -218,17 +253,37 @@ public final class ReportGenerator {
                     .append("</td><td>")
                     .append(starts)
                     .append("</td><td>")
+                    .append(falseAlertCell(session, panel.channel(), falseAlerts))
+                    .append("</td><td>")
+                    .append(
+                            referenceFrom.containsKey(session + "/" + panel.channel())
+                                    ? String.format(
+                                            Locale.ROOT,
+                                            "from %.0f s on",
+                                            referenceFrom.get(session + "/" + panel.channel()))
+                                    : "not used")
+                    .append("</td><td>")
                     .append(spans.isEmpty() ? "none" : spans.toString())
                     .append("</td></tr>\n");
         }
         return t.append("</table>\n").toString();
     }
 
-    private static String page(String body, List<Detection> detections) {
+    private static String falseAlertCell(String session, String channel, List<FalseAlert> falseAlerts) {
+        List<String> at = falseAlerts.stream()
+                .filter(f -> f.sessionId().equals(session) && f.channel().equals(channel))
+                .map(f -> String.format(Locale.ROOT, "%.1f s", f.atS()))
+                .toList();
+        return at.isEmpty() ? "0" : "<span class=bad>" + at.size() + " (" + String.join(", ", at) + ")</span>";
+    }
+
+    private static String page(String body, List<Detection> detections, List<FalseAlert> falseAlerts) {
         long detected = detections.stream().filter(Detection::detected).count();
-        String headline = detections.isEmpty()
-                ? "No scripted negative spans in these calls."
-                : String.format("%d of %d scripted negative spans detected by an alert.", detected, detections.size());
+        String headline = (detections.isEmpty()
+                        ? "No scripted negative spans in these calls."
+                        : String.format(
+                                "%d of %d scripted negative spans detected by an alert.", detected, detections.size()))
+                + " " + falseAlerts.size() + " false alert" + (falseAlerts.size() == 1 ? "" : "s") + ".";
         return """
                 <!doctype html>
                 <html lang="en"><head><meta charset="utf-8"><title>merit demo report</title>
