@@ -640,6 +640,52 @@ def fix_ablation_report(names: List[str], eval_dir: str, out: str) -> str:
 # ------------------------------------------------------------------------------------------------------- export
 
 
+def _reference_label(res: Dict) -> str:
+    ref = res.get("speaker_reference") or {}
+    if not ref.get("size"):
+        return "no reference"
+    return f"{ref['size']} utterances" + (f", {ref['emotion']} only" if ref.get("emotion") else "")
+
+
+def reference_report(paths: List[str], out: str) -> str:
+    """The speaker-reference tables: per split (the unseen engine, human speech) and reference setting, F1-macro and
+    accuracy overall and per condition, the share called angry or sad, and the difference to no reference."""
+    by_split: Dict[str, List[Dict]] = {}
+    for p in paths:
+        with open(p) as f:
+            res = json.load(f)
+        by_split.setdefault(os.path.splitext(os.path.basename(res["manifest"]))[0], []).append(res)
+    lines = ["# Speaker-relative emotion: utterances judged against other utterances of the same speaker", "",
+             "Each item's reference holds N random other items of the same speaker (never a mixture of the same "
+             "utterance), summarised by `merit.speaker_reference` on their noisy audio; \"angry only\" draws them from "
+             "angry items (a speaker heard only while angry: a bad reference). Whole utterances through the PyTorch "
+             "model; `bin/merit evaluate --speaker-reference N` runs the same through the job's Java path.", ""]
+    for split, results in sorted(by_split.items()):
+        results.sort(key=lambda r: ((r.get("speaker_reference") or {}).get("size") or 0,
+                                    (r.get("speaker_reference") or {}).get("emotion") or ""))
+        named = {_reference_label(r): r for r in results}
+        base = named.get("no reference")
+        conds = _conditions(named)
+        head = [_snr_label(c.split("/")[0]) + ("" if float(c.split("/")[0]) == CLEAN_SNR_DB else f" {c.split('/')[1]}")
+                for c in conds]
+        lines += [f"## {split} ({results[0]['summary']['items']} items)", "",
+                  "| reference | F1-macro | Δ vs none | accuracy | called angry or sad | " + " | ".join(head) + " |",
+                  "|---|---|---|---|---|" + "---|" * len(conds)]
+        for label, r in named.items():
+            ser = r["summary"]["ser"]
+            delta = f"{ser['f1_macro'] - base['summary']['ser']['f1_macro']:+.3f}" if base and r is not base else "–"
+            cells = [f"{_cell(r['summary'], *c.split('/')).get('ser', {}).get('f1_macro', float('nan')):.3f}"
+                     for c in conds]
+            lines.append(f"| {label} | {ser['f1_macro']:.3f} | {delta} | {ser['accuracy']:.3f} | "
+                         f"{negative_share(r['items']):.1%} | " + " | ".join(cells) + " |")
+        lines.append("")
+    text = "\n".join(lines)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text)
+    return text
+
+
 def _card_data(data):
     """Training data description for the card: the corpus summary instead of machine-specific absolute paths."""
     if isinstance(data, dict) and "train_manifest" in data:
@@ -738,6 +784,8 @@ def main(argv=None) -> int:
     mode.add_argument("--checkpoint", help="evaluate one model checkpoint")
     mode.add_argument("--report", nargs="+", help="per-model result JSONs to compare")
     mode.add_argument("--export", nargs="+", help="checkpoints to export with their test metrics")
+    mode.add_argument("--reference-report", nargs="+", metavar="RESULT.json", help="the speaker-reference tables "
+                      "of these results (--checkpoint with --speaker-reference) into --out (markdown)")
     mode.add_argument("--fix-report", nargs="+", metavar="NAME", help="the fix-ablation table of these runs (the "
                       "reference first), from their results under --eval-dir")
     ap.add_argument("--manifest", help="test JSONL manifest (with --checkpoint)")
@@ -772,6 +820,8 @@ def main(argv=None) -> int:
             json.dump(res, f)
         os.replace(a.out + ".tmp", a.out)
         print(json.dumps({k: res["summary"].get(k) for k in ("ser", "se", "items")}), flush=True)
+    elif a.reference_report:
+        print(reference_report(a.reference_report, a.out), flush=True)
     elif a.fix_report:
         print(fix_ablation_report(a.fix_report, a.eval_dir, a.out), flush=True)
     elif a.report:

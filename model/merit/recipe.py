@@ -29,16 +29,25 @@ PRESETS = {
     # augmentation drawn fresh every step), 1,500 steps of 8 x 3 s crops per compared model (600 frozen-backbone +
     # 900 fine-tuning, ~0.8 s each with the CNN frozen and no iSTFT) and 3,000 for the default; 720 test mixtures
     # (120 per SNR x seen/unseen cell), 500 unseen-engine and ~140 real human ones.
+    # Then the speaker-reference branch is trained on the default ("reference_steps" of 16 examples, the rest
+    # frozen, ~25 min).
     "full": {"per_class": 1250, "dev_per_class": 15, "test_per_class": 30, "engine_per_class": 25, "train_mixtures": 1,
-             "pretrain_steps": 800, "stage1": 600, "stage2": 900, "default_stage2": 2400, "batch": 8},
+             "pretrain_steps": 800, "stage1": 600, "stage2": 900, "default_stage2": 2400, "batch": 8,
+             "reference_steps": 2000, "reference_batch": 16},
     "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "engine_per_class": 1, "train_mixtures": 1,
-              "pretrain_steps": 4, "stage1": 2, "stage2": 2, "default_stage2": 3, "batch": 2},
+              "pretrain_steps": 4, "stage1": 2, "stage2": 2, "default_stage2": 3, "batch": 2,
+              "reference_steps": 2, "reference_batch": 2},
 }
 
 COMPARED = ("merit-sparse", "mtl-naive", "se-preproc", "merit-dense")  # same data and budget
-# The job's default is Sparse MERIT with a longer fine-tuning stage ("default_stage2" steps), exported as merit-sparse;
-# the equal-budget merit-sparse run stays in the comparison only.
+# The job's default is Sparse MERIT with a longer fine-tuning stage ("default_stage2" steps) plus the speaker-reference
+# branch trained on top of it (REFERENCE), exported as merit-sparse; the equal-budget merit-sparse run stays in the
+# comparison only.
 DEFAULT = "merit-sparse-long"
+REFERENCE = "merit-sparse-ref"
+# The speaker-reference evaluation on the unseen engine and on human speech: (label, reference size, emotion); without
+# a reference it is REFERENCE's ordinary evaluation of those splits.
+REFERENCE_SETTINGS = (("ref5", 5, None), ("ref10", 10, None), ("angry10", 10, "angry"))
 EXPORTED = ("mtl-naive", "se-preproc", "merit-dense")
 ABLATION = "merit-sparse-random"
 ABLATION_REF = "merit-sparse-stage1"
@@ -97,6 +106,14 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
     def evaluate_all(name: str, dep: str) -> List[Task]:
         return [evaluate(name, dep, split=split) for split in ("test",) + EXTRA_SPLITS]
 
+    def evaluate_reference(split: str, label: str, size: int, emotion: Optional[str]) -> Task:
+        out = os.path.join(ev, "speaker-reference", f"{split}-{label}.json")
+        extra = ["--speaker-reference", str(size)] + (["--reference-emotion", emotion] if emotion else [])
+        return Task(f"eval-reference-{split}-{label}",
+                    py("merit.evaluate", "--checkpoint", os.path.join(runs, REFERENCE, "final.pt"),
+                       "--manifest", os.path.join(c, f"{split}.jsonl"), "--out", out, *extra),
+                    out, [f"train-{REFERENCE}"])
+
     init = ["--backbone-init", backbone]
     tasks = [
         Task("corpus", py("merit.data.corpus", "--out", c, "--seed", str(seed), "--per-class", str(p["per_class"]),
@@ -110,6 +127,15 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         *evaluate_all("merit-sparse", "train-merit-sparse"),
         train(DEFAULT, "sparse_merit", ["pretrain"], *init, stage2=p["default_stage2"]),
         *evaluate_all(DEFAULT, f"train-{DEFAULT}"),
+        Task(f"train-{REFERENCE}", py("merit.train", "--name", REFERENCE, "--train", train_m, "--dev", dev_m,
+                                      "--out", os.path.join(runs, REFERENCE), "--speaker-reference",
+                                      "--init-checkpoint", os.path.join(runs, DEFAULT, "final.pt"),
+                                      "--trainable", "ser_head.reference", "--no-augment", "--stage1-steps", "0",
+                                      "--stage2-steps", str(p["reference_steps"]),
+                                      "--batch-size", str(p["reference_batch"]), "--seed", str(train_seed)),
+             os.path.join(runs, REFERENCE, "final.pt"), [f"train-{DEFAULT}"]),
+        *evaluate_all(REFERENCE, f"train-{REFERENCE}"),
+        *[evaluate_reference(split, *setting) for split in EXTRA_SPLITS for setting in REFERENCE_SETTINGS],
         train("se-preproc-se", "se_only", ["pretrain"], *init),
         train("se-preproc-ser", "ser_only", ["train-se-preproc-se"], *init,
               "--enhancer", os.path.join(runs, "se-preproc-se", "final.pt")),
@@ -141,11 +167,22 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                              "--out", os.path.join(models_dir, "eval", "fix_ablations.md")),
                           os.path.join(models_dir, "eval", "fix_ablations.md"),
                           [f"eval-{n}{sfx}" for n in names for sfx in ("", "@test-engine", "@human")]))
-    evals = [t.name for t in tasks if t.name.startswith("eval-") and not t.name.startswith("eval-fix-")
+    evals = [t.name for t in tasks if t.name.startswith("eval-") and not t.name.startswith(("eval-fix-", "eval-reference-"))
              and "stage1@" not in t.name]
-    per_split = {split: [os.path.join(ev, split, f"{n}.json") for n in [*COMPARED, DEFAULT]] for split in EXTRA_SPLITS}
+    per_split = {split: [os.path.join(ev, split, f"{n}.json") for n in [*COMPARED, DEFAULT, REFERENCE]]
+                 for split in EXTRA_SPLITS}
+    reference_results = [os.path.join(ev, split, f"{REFERENCE}.json") for split in EXTRA_SPLITS] + [
+        os.path.join(ev, "speaker-reference", f"{split}-{label}.json")
+        for split in EXTRA_SPLITS for label, _, _ in REFERENCE_SETTINGS]
+    tasks.append(Task("report-reference", py("merit.evaluate", "--reference-report", *reference_results,
+                                             "--out", os.path.join(models_dir, "eval", "speaker_reference.md")),
+                      os.path.join(models_dir, "eval", "speaker_reference.md"),
+                      [f"eval-{REFERENCE}@{split}" for split in EXTRA_SPLITS]
+                      + [f"eval-reference-{split}-{label}" for split in EXTRA_SPLITS
+                         for label, _, _ in REFERENCE_SETTINGS]))
     tasks.append(Task("report", py("merit.evaluate", "--report", *[os.path.join(ev, f"{n}.json") for n in
-                                                                  [*COMPARED, DEFAULT, ABLATION_REF, ABLATION]],
+                                                                  [*COMPARED, DEFAULT, REFERENCE, ABLATION_REF,
+                                                                   ABLATION]],
                                    "--engine", *per_split["test-engine"], "--human", *per_split["human"],
                                    "--reference", "merit-sparse", "--ablation", ABLATION_REF, ABLATION,
                                    "--out", os.path.join(models_dir, "eval")),
@@ -154,7 +191,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                    "--results", os.path.join(models_dir, "eval", "results.json"),
                                    "--calibrate", dev_m, "--out", models_dir, "--done", os.path.join(work, "export.done")),
                       os.path.join(work, "export.done"), ["report"]))
-    tasks.append(Task("export-default", py("merit.evaluate", "--export", os.path.join(runs, DEFAULT, "final.pt"),
+    tasks.append(Task("export-default", py("merit.evaluate", "--export", os.path.join(runs, REFERENCE, "final.pt"),
                                            "--name", "merit-sparse",
                                            "--results", os.path.join(models_dir, "eval", "results.json"),
                                            "--calibrate", dev_m, "--out", models_dir,

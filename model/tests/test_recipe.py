@@ -1,7 +1,7 @@
 """The recipe's stage graph (what `merit.recipe` would run), checked without running it."""
 import pytest
 
-from merit.recipe import COMPARED, DEFAULT, PRESETS, build_tasks
+from merit.recipe import REFERENCE, REFERENCE_SETTINGS, COMPARED, DEFAULT, PRESETS, build_tasks
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -32,7 +32,7 @@ def test_compared_models_share_one_budget_and_the_default_fine_tunes_longer():
 
 def test_report_covers_every_evaluation_and_the_exports_are_the_four_committed_models():
     tasks = {t.name: t for t in build_tasks("/w", "/m", PRESETS["full"], seed=1)}
-    evals = {n for n in tasks if n.startswith("eval-")}
+    evals = {n for n in tasks if n.startswith("eval-") and not n.startswith("eval-reference-")}
     assert set(tasks["report"].deps) == evals
     reported = {p[len("/w/eval/"):-len(".json")] for p in tasks["report"].cmd if p.startswith("/w/eval/")}
     as_task = {f"eval-{r.split('/')[1]}@{r.split('/')[0]}" if "/" in r else f"eval-{r}" for r in reported}
@@ -42,8 +42,22 @@ def test_report_covers_every_evaluation_and_the_exports_are_the_four_committed_m
         assert {f"{split}/{n}" for n in (*COMPARED, DEFAULT)} <= reported
     exported = [p.split("/")[-2] for p in tasks["export"].cmd if p.endswith("final.pt")]
     default = tasks["export-default"].cmd
-    assert _arg(default, "--name") == "merit-sparse" and f"/w/runs/{DEFAULT}/final.pt" in default
+    assert _arg(default, "--name") == "merit-sparse" and f"/w/runs/{REFERENCE}/final.pt" in default
     assert sorted(exported + ["merit-sparse"]) == sorted(COMPARED)
+
+
+def test_the_default_gains_the_speaker_reference_on_top_of_the_long_run_and_is_scored_with_and_without_it():
+    tasks = {t.name: t for t in build_tasks("/w", "/m", PRESETS["full"], seed=1)}
+    ref = tasks[f"train-{REFERENCE}"]
+    assert ref.deps == [f"train-{DEFAULT}"] and _arg(ref.cmd, "--init-checkpoint") == f"/w/runs/{DEFAULT}/final.pt"
+    assert "--speaker-reference" in ref.cmd and _arg(ref.cmd, "--trainable") == "ser_head.reference"
+    report = tasks["report-reference"]
+    inputs = [p for p in report.cmd if p.endswith(".json")]
+    assert len(inputs) == len(report.deps) == 2 * (1 + len(REFERENCE_SETTINGS))
+    for dep in report.deps:
+        assert tasks[dep].output in inputs
+    sizes = {_arg(tasks[d].cmd, "--speaker-reference") for d in report.deps if d.startswith("eval-reference-")}
+    assert sizes == {"5", "10"}
 
 
 def test_fix_ablations_switch_off_one_fix_each_at_the_reference_budget():

@@ -3,6 +3,7 @@ import json
 import os
 
 import numpy as np
+import onnx
 import pytest
 import soundfile as sf
 import torch
@@ -19,6 +20,7 @@ from merit.pretrain import (
     load_backbone_init,
     mfcc_frames,
     pretrain,
+    read_manifest,
 )
 from merit.train import TrainRunConfig, assemble_cascade, train
 
@@ -284,3 +286,40 @@ def test_evaluation_report_and_cascade(corpus, tmp_path):
     assert card["metrics"]["test"]["ser"] == summary["models"]["merit-sparse"]["ser"]
     with pytest.raises(ValueError, match="one exported model"):
         export_with_metrics([merit, cascade], str(tmp_path / "eval" / "results.json"), str(tmp_path / "x"), name="y")
+
+
+def test_reference_branch_trains_alone_on_top_of_a_trained_checkpoint(corpus, tmp_path):
+    from merit.export import export_model
+
+    torch.manual_seed(0)
+    base = train(run_config(stage1_steps=1, stage2_steps=1), corpus, None, str(tmp_path / "base"),
+                 log=lambda s: None, base_config=small_config())
+    run = run_config(name="ref", stage1_steps=0, stage2_steps=2, speaker_reference=True, init_checkpoint=base,
+                     trainable="ser_head.reference", augment=False)
+    final = train(run, corpus, None, str(tmp_path / "ref"), log=lambda s: None)
+    before, blob = torch.load(base)["state_dict"], torch.load(final)
+    after = blob["state_dict"]
+    assert all(torch.equal(before[k], after[k]) for k in before)  # everything it started from stays as it was
+    assert any(k.startswith("ser_head.reference.") for k in set(after) - set(before))
+    model, cfg, _, _ = load_checkpoint(final)
+    assert cfg.ser.speaker_reference and len(cfg.ser.prosody_scale) == 10
+    graph = onnx.load(export_model(model, cfg, str(tmp_path / "export"))[0])
+    assert [i.name for i in graph.graph.input] == ["waveform", "prosody", "speaker_ref", "speaker_ref_weight"]
+
+
+def test_reference_sampler_draws_other_utterances_of_the_same_speaker(corpus):
+    from merit.train import ReferenceSampler
+
+    recs = read_manifest(corpus)
+    n = len(recs)
+    vectors = np.repeat(np.arange(n, dtype=float)[:, None, None], 3, axis=1) * np.ones((n, 3, 10))
+    sampler = ReferenceSampler(recs, 4, SR // 2, 0, run_config(speaker_reference=True), vectors, np.ones((n, 3), bool))
+    none = 0
+    for k in range(200):
+        ref, weight = sampler.reference(0, 0, np.random.default_rng(k))
+        if weight == 0:
+            none += 1
+            continue
+        same_speaker = [j for j, r in enumerate(recs) if r["speaker"] == recs[0]["speaker"] and j != 0]
+        assert min(same_speaker) - 1e-6 <= ref[0] <= max(same_speaker) + 1e-6  # feature 0: mean of the picked indices
+    assert 10 <= none <= 60  # about 15 % of draws give no reference
