@@ -75,8 +75,9 @@ def test_a_new_branch_leaves_the_logits_alone_and_weight_zero_hides_the_referenc
     for p in b.parameters():
         torch.nn.init.normal_(p)
     none = torch.zeros(3)
-    # without a reference, what the reference says cannot matter
-    torch.testing.assert_close(b(logits, prosody, ref, none), b(logits, prosody, torch.randn_like(ref), none))
+    # without a reference the head's logits come out unchanged, whatever the window's prosody
+    torch.testing.assert_close(b(logits, prosody, ref, none), logits)
+    torch.testing.assert_close(b(logits, torch.randn_like(prosody), torch.randn_like(ref), none), logits)
     assert not torch.allclose(b(logits, prosody, ref, torch.full((3,), 4.0)), b(logits, prosody, ref, none))
 
 

@@ -142,6 +142,66 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void speakerReferencesComeFromTheSpeakersOtherUtterancesAndChangeTheEstimate() throws Exception {
+        Path m = manifest(
+                "{\"noisy\": \"audio/a_white_5db.wav\", \"emotion\": \"angry\", \"speaker\": \"x\", \"utt\": \"a\"}",
+                "{\"noisy\": \"audio/a_babble_0db.wav\", \"emotion\": \"angry\", \"speaker\": \"x\", \"utt\": \"a\"}",
+                "{\"noisy\": \"audio/b_noisy_0db.wav\", \"emotion\": \"sad\", \"speaker\": \"x\", \"utt\": \"b\"}",
+                "{\"noisy\": \"audio/b_clean.wav\", \"emotion\": \"sad\", \"speaker\": \"y\", \"utt\": \"c\"}");
+        List<JsonNode> alone = evaluateItems(m, "alone");
+        List<JsonNode> judged = evaluateItems(m, "judged", "--speaker-reference", "3");
+        // a's two mixtures may only use b; b uses both of a; y has nobody else
+        assertThat(judged)
+                .extracting(j -> j.get("reference_weight").asDouble() > 0)
+                .containsExactly(true, true, true, false);
+        assertThat(judged.get(2).get("reference_weight").asDouble()).isGreaterThan(1.9);
+        assertThat(alone).allSatisfy(j -> assertThat(j.get("reference_weight").asDouble())
+                .isZero());
+        assertThat(judged.get(0).get("probs")).isNotEqualTo(alone.get(0).get("probs"));
+        assertThat(judged.get(3).get("probs")).isEqualTo(alone.get(3).get("probs"));
+        JsonNode r = new ObjectMapper().readTree(tmp.resolve("out/judged.json").toFile());
+        assertThat(r.get("speaker_reference").get("items_with_reference").asInt())
+                .isEqualTo(3);
+
+        Run skewed = merit(
+                "evaluate",
+                "--manifest",
+                m.toString(),
+                "--model",
+                MODEL.toString(),
+                "--out",
+                tmp.resolve("out/s.json").toString(),
+                "--reference-emotion",
+                "angry");
+        assertThat(skewed.code()).isEqualTo(2);
+        assertThat(skewed.err()).contains("--reference-emotion needs --speaker-reference N");
+    }
+
+    private List<JsonNode> evaluateItems(Path manifest, String name, String... extra) throws Exception {
+        Path items = tmp.resolve("out/" + name + ".jsonl");
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "evaluate",
+                "--manifest",
+                manifest.toString(),
+                "--model",
+                MODEL.toString(),
+                "--out",
+                tmp.resolve("out/" + name + ".json").toString(),
+                "--items",
+                items.toString(),
+                "--threads",
+                "1"));
+        args.addAll(List.of(extra));
+        Run run = merit(args.toArray(new String[0]));
+        assertThat(run.code()).as(run.err()).isZero();
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(items)) {
+            out.add(new ObjectMapper().readTree(line));
+        }
+        return out;
+    }
+
+    @Test
     void usageErrorsExitWithTwoAndSayWhy() throws Exception {
         Path m = manifest("{\"noisy\": \"audio/a_white_5db.wav\", \"emotion\": \"bored\"}");
         Path out = tmp.resolve("r.json");

@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -109,25 +110,28 @@ class MeritModelParityTest {
     }
 
     @Test
-    void theCardDeclaresTheSpeakerReferenceInputsAndTheirAbsenceMeansNoReference() throws Exception {
+    void withoutAReferenceTheWindowIsJudgedAloneAndAReferenceChangesTheEstimate() throws Exception {
         assertThat(model.usesSpeakerReference()).isTrue();
-        JsonNode c = index.get("cases").get(0);
-        float[][] input = reshape(readFloats(c.get("tensors").get("waveform")), 1);
+        JsonNode t = index.get("cases").get(0).get("tensors");
+        float[][] input = reshape(readFloats(t.get("waveform")), 1);
+        float[][] prosody = reshape(readFloats(t.get("prosody")), 1);
         float[][] none = model.run(input).emotionLogits();
         float[][] explicitNone = model.run(
-                        input, SpeakerReferenceInputs.of(java.util.List.of(SpeakerReferenceInputs.Row.NONE)), null)
+                        input, SpeakerReferenceInputs.of(List.of(SpeakerReferenceInputs.Row.NONE)), null)
                 .emotionLogits();
-        assertThat(none).isDeepEqualTo(explicitNone);
-        // The fixture's case 0 row 0 has weight 0 too, but its own prosody: the absolute cues still count.
-        float[][] withProsody = model.run(
+        float[][] ownProsodyOnly = model.run(
+                        input, new SpeakerReferenceInputs(prosody, new float[1][20], new float[1]), null)
+                .emotionLogits();
+        float[][] withReference = model.run(
                         input,
                         new SpeakerReferenceInputs(
-                                reshape(readFloats(c.get("tensors").get("prosody")), 1),
-                                new float[1][2 * 10],
-                                new float[1]),
+                                prosody, reshape(readFloats(t.get("speaker_ref")), 1), new float[] {4f}),
                         null)
                 .emotionLogits();
-        assertThat(maxAbsDiff(withProsody, none)).isGreaterThan(1e-4);
+        assertThat(none).isDeepEqualTo(explicitNone);
+        // weight 0: the window's own prosody does not move the estimate either
+        assertThat(maxAbsDiff(ownProsodyOnly, none)).isLessThan(1e-6);
+        assertThat(maxAbsDiff(withReference, none)).isGreaterThan(1e-3);
     }
 
     @Test

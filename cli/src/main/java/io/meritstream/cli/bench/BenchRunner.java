@@ -10,6 +10,7 @@ import io.meritstream.inference.OrtModelLoader;
 import io.meritstream.inference.WindowModel;
 import io.meritstream.job.InferenceOptions;
 import io.meritstream.session.WindowingConfig;
+import io.meritstream.speaker.ProsodyAnalyzer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,6 +121,18 @@ public final class BenchRunner {
         rawNode.put("best_batch", raw.best().batch());
         rawNode.put("best_audio_seconds_per_wall_second", round(raw.best().audioSecondsPerWallSecond(), 1));
         rawNode.put("gate_agreement", round(raw.gateAgreement(), 3));
+
+        // 1b. The speaker reference's prosody analysis, which the windower runs once per window, against the model.
+        step("speaker-reference prosody analysis");
+        float[] window = SyntheticSpeech.generate(windowSamples, 11);
+        ProsodyAnalyzer analyzer = new ProsodyAnalyzer();
+        Timing.Result prosody = Timing.measure(() -> analyzer.analyze(window, window.length), rawBudget());
+        double modelCpuPerWindow = raw.best().timing().cpuMs() / raw.best().batch();
+        ObjectNode referenceNode = report.putObject("speaker_reference");
+        referenceNode.put("model_takes_it", card.usesSpeakerReference());
+        referenceNode.put("prosody_cpu_ms_per_window", round(prosody.cpuMs(), 3));
+        referenceNode.put("model_cpu_ms_per_window", round(modelCpuPerWindow, 2));
+        report.put("speaker_reference_cpu_share", round(prosody.cpuMs() / modelCpuPerWindow, 4));
 
         // 2. MatMul peak and the model's flops.
         step("ONNX Runtime MatMul peak");
