@@ -33,8 +33,9 @@ def exported(tmp_path_factory):
 def test_graph_follows_the_contract(exported):
     graph, _, _ = exported
     onnx.checker.check_model(graph)
-    assert [i.name for i in graph.graph.input] == ["waveform"]
-    assert _dims(graph.graph.input[0]) == ["B", "N"]
+    # the fixture model takes the speaker reference: the waveform, then the window's prosody and the reference
+    assert [i.name for i in graph.graph.input] == ["waveform", "prosody", "speaker_ref", "speaker_ref_weight"]
+    assert [_dims(i) for i in graph.graph.input] == [["B", "N"], ["B", 10], ["B", 20], ["B"]]
     outputs = {o.name: o for o in graph.graph.output}
     assert list(outputs) == ["enhanced", "emotion_logits", "routing_se", "routing_ser", "gate_se", "gate_ser"]
     assert _dims(outputs["enhanced"]) == ["B", "N"]
