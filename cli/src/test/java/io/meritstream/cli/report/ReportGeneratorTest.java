@@ -2,6 +2,8 @@ package io.meritstream.cli.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meritstream.avro.AlertEvidence;
 import io.meritstream.avro.AlertKind;
 import io.meritstream.avro.Emotion;
@@ -67,8 +69,10 @@ class ReportGeneratorTest {
             }
             trends.add(trend(channel, 10, probs(0.1f), TrendKind.SESSION_SUMMARY));
         }
-        // The customer's alert falls inside the angry span; the agent's sad second gets none.
+        // The customer's alert falls inside the angry span; the agent's sad second gets none, and the agent's alert
+        // at 3 s, in its neutral span, is a false one.
         List<EmotionAlert> alerts = List.of(
+                alert("agent", AlertKind.NEGATIVE_SPIKE_START, 3_000),
                 alert("customer", AlertKind.NEGATIVE_SPIKE_START, 7_000),
                 alert("customer", AlertKind.NEGATIVE_SPIKE_END, 11_000));
         writeJsonl(out.resolve("events.jsonl"), events);
@@ -102,10 +106,19 @@ class ReportGeneratorTest {
                     assertThat(d.span().channel()).isEqualTo("customer");
                     assertThat(d.alertAtS()).isEqualTo(7.0);
                 });
+        assertThat(result.falseAlerts()).containsExactly(new ReportGenerator.FalseAlert("call-x", "agent", 3.0));
+        JsonNode scores =
+                new ObjectMapper().readTree(out.resolve("calls-evaluation.json").toFile());
+        assertThat(scores.get("totals").get("negative_spans").asInt()).isEqualTo(2);
+        assertThat(scores.get("totals").get("detected").asInt()).isEqualTo(1);
+        assertThat(scores.get("totals").get("median_delay_s").asDouble()).isEqualTo(3.0); // 7 s - the span's 4 s
+        assertThat(scores.get("totals").get("false_alerts").asInt()).isEqualTo(1);
+        assertThat(scores.get("totals").get("spans_of_8s_or_more").asInt()).isZero();
         String html = Files.readString(result.html());
         assertThat(html)
                 .contains("1 of 2 scripted negative spans detected")
-                .contains("detected, alert at 7.0 s")
+                .contains("1 false alert.")
+                .contains("detected, alert at 7.0 s (3.0 s after its start)")
                 .contains("not detected")
                 .contains("src=\"call-x.trend.png\"")
                 .contains("src=\"call-x.customer.enhanced.wav\"")
