@@ -143,7 +143,8 @@ def reference_card(cfg: AnyModelConfig) -> Optional[Dict[str, Any]]:
     return {"version": speaker_reference.VERSION, "features": list(speaker_reference.FEATURE_NAMES),
             "segment_seconds": speaker_reference.SEGMENT_SECONDS,
             "min_active_frames": speaker_reference.MIN_ACTIVE_FRAMES,
-            "min_voiced_frames": speaker_reference.MIN_VOICED_FRAMES}
+            "min_voiced_frames": speaker_reference.MIN_VOICED_FRAMES,
+            "min_level_std_db": speaker_reference.MIN_LEVEL_STD_DB}
 
 
 def model_card(

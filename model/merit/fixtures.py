@@ -151,6 +151,7 @@ def write_prosody_fixture(out_dir: str) -> Dict:
         inputs, weight = ref.model_inputs()
         cases.append({"name": name, "file": _write_tensor(out_dir, f"{name}.f32", x)["file"], "samples": int(x.size),
                       "features": vec.tolist(), "active_frames": n_active, "voiced_frames": n_voiced,
+                      "enough_speech": bool(speaker_reference.enough_speech(vec, n_active, n_voiced)),
                       "reference_after": {"speaker_ref": inputs.astype(float).tolist(), "weight": weight}})
     index = {"features": list(speaker_reference.FEATURE_NAMES), "half_life_s": PROSODY_HALF_LIFE_S,
              "segment_s": speaker_reference.SEGMENT_SECONDS, "cases": cases}

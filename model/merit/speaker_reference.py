@@ -42,9 +42,12 @@ FEATURE_NAMES: Tuple[str, ...] = (
     "f0_mean_st", "f0_std_st", "f0_range_st", "f0_slope_st_per_s", "level_mean_db", "level_std_db", "tilt_mean_db",
     "centroid_mean_khz", "voiced_share", "voiced_onsets_per_s")
 NUM_FEATURES = len(FEATURE_NAMES)
-# A window enters the reference only with at least 1 s of active and 0.3 s of voiced speech.
+# A window enters the reference only with at least 1 s of active and 0.3 s of voiced speech, and with a level that
+# moves like speech: on the held-out calls, windows of channel noise alone (brown, crackle, music) were all "active"
+# and partly "voiced", with a level std of 1.8-3.6 dB; every window with 0.7 s of speech or more had 5.6 dB or more.
 MIN_ACTIVE_FRAMES = 50
 MIN_VOICED_FRAMES = 15
+MIN_LEVEL_STD_DB = 5.0
 SEGMENT_SECONDS = 3.0  # one reference segment = one non-overlapping window of the stream
 DEFAULT_HALF_LIFE_S = 300.0
 VERSION = 1
@@ -153,7 +156,11 @@ def prosody(x16: np.ndarray) -> np.ndarray:
 def prosody_and_validity(x16: np.ndarray) -> Tuple[np.ndarray, bool]:
     """The features and whether the stretch holds enough speech to enter a speaker's reference."""
     vec, n_active, n_voiced = summarise(frame_features(x16))
-    return vec, n_active >= MIN_ACTIVE_FRAMES and n_voiced >= MIN_VOICED_FRAMES
+    return vec, enough_speech(vec, n_active, n_voiced)
+
+
+def enough_speech(vec: np.ndarray, n_active: int, n_voiced: int) -> bool:
+    return bool(n_active >= MIN_ACTIVE_FRAMES and n_voiced >= MIN_VOICED_FRAMES and vec[5] >= MIN_LEVEL_STD_DB)
 
 
 class SpeakerReference:

@@ -51,7 +51,16 @@ public final class FftPlan {
                 im[j] = t;
             }
         }
-        for (int len = 2; len <= n; len <<= 1) {
+        // The first stage's twiddle is 1: plain sums and differences.
+        for (int a = 0; a < n; a += 2) {
+            double xr = re[a + 1];
+            double xi = im[a + 1];
+            re[a + 1] = re[a] - xr;
+            im[a + 1] = im[a] - xi;
+            re[a] += xr;
+            im[a] += xi;
+        }
+        for (int len = 4; len <= n; len <<= 1) {
             int half = len >> 1;
             int stride = n / len;
             for (int k = 0; k < half; k++) {

@@ -10,9 +10,14 @@ package io.meritstream.speaker;
  */
 public record Prosody(double[] features, int activeFrames, int voicedFrames) {
 
-    /** Whether the stretch holds enough speech to enter a speaker's reference (1 s active, 0.3 s voiced). */
+    /**
+     * Whether the stretch holds enough speech to enter a speaker's reference: 1 s active, 0.3 s voiced, and a level that
+     * moves like speech (std at least 5 dB), which channel noise alone does not (see the Python twin).
+     */
     public boolean enoughSpeech() {
-        return activeFrames >= ProsodyAnalyzer.MIN_ACTIVE_FRAMES && voicedFrames >= ProsodyAnalyzer.MIN_VOICED_FRAMES;
+        return activeFrames >= ProsodyAnalyzer.MIN_ACTIVE_FRAMES
+                && voicedFrames >= ProsodyAnalyzer.MIN_VOICED_FRAMES
+                && features[ProsodyAnalyzer.FEATURE_NAMES.indexOf("level_std_db")] >= ProsodyAnalyzer.MIN_LEVEL_STD_DB;
     }
 
     /** Seconds of active speech. */

@@ -46,10 +46,15 @@ public final class ProsodyAnalyzer {
     static final int MIN_VOICED_FOR_F0 = 5;
     static final int MIN_ACTIVE_FRAMES = 50;
     static final int MIN_VOICED_FRAMES = 15;
+    static final double MIN_LEVEL_STD_DB = 5.0;
 
     private static final double[] WINDOW = new double[FRAME];
     private static final double[] WINDOW_AUTOCORRELATION;
     private static final FftPlan PLAN = new FftPlan(NFFT);
+    /** Frequency of each FFT bin in kHz. */
+    private static final double[] BIN_KHZ = new double[NFFT / 2 + 1];
+    /** 1 / (NFFT * the window's normalised autocorrelation) per lag: turns a transform output into a corrected lag. */
+    private static final double[] LAG_NORMALISATION = new double[LAG_MAX + 2];
 
     static {
         for (int i = 0; i < FRAME; i++) {
@@ -67,6 +72,12 @@ public final class ProsodyAnalyzer {
         WINDOW_AUTOCORRELATION = new double[NFFT];
         for (int k = 0; k < NFFT; k++) {
             WINDOW_AUTOCORRELATION[k] = re[k] / re[0];
+        }
+        for (int f = 0; f < BIN_KHZ.length; f++) {
+            BIN_KHZ[f] = f * ((double) RATE / NFFT) / 1000.0;
+        }
+        for (int lag = 0; lag < LAG_NORMALISATION.length; lag++) {
+            LAG_NORMALISATION[lag] = 1.0 / NFFT / WINDOW_AUTOCORRELATION[lag];
         }
     }
 
@@ -151,7 +162,7 @@ public final class ProsodyAnalyzer {
         PLAN.transform(re, im);
         // Split the two real spectra: A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i.
         for (int f = 0; f < NFFT; f++) {
-            int g = (NFFT - f) % NFFT;
+            int g = f == 0 ? 0 : NFFT - f;
             double ar = re[f] + re[g];
             double ai = im[f] - im[g];
             double br = re[f] - re[g];
@@ -184,7 +195,7 @@ public final class ProsodyAnalyzer {
             } else {
                 hi += power[f];
             }
-            weighted += power[f] * (f * ((double) RATE / NFFT) / 1000.0);
+            weighted += power[f] * BIN_KHZ[f];
         }
         tilt[frame] = 10.0 * Math.log10((hi + 1e-12) / (lo + 1e-12));
         centroid[frame] = weighted / Math.max(lo + hi, 1e-12);
@@ -196,8 +207,9 @@ public final class ProsodyAnalyzer {
         energy[frame] = r0;
         double denominator = Math.max(r0, 1e-20);
         double[] norm = normalisedLags;
+        double scale = 1.0 / denominator;
         for (int lag = LAG_MIN - 1; lag <= LAG_MAX + 1; lag++) {
-            norm[lag] = Math.min(scaled[lag] / NFFT / denominator / WINDOW_AUTOCORRELATION[lag], 1.0);
+            norm[lag] = Math.min(scaled[lag] * LAG_NORMALISATION[lag] * scale, 1.0);
         }
         int best = LAG_MIN;
         for (int lag = LAG_MIN + 1; lag <= LAG_MAX; lag++) {
