@@ -143,11 +143,20 @@ class EvaluateCommandTest {
 
     @Test
     void speakerReferencesComeFromTheSpeakersOtherUtterancesAndChangeTheEstimate() throws Exception {
-        Path m = manifest(
-                "{\"noisy\": \"audio/a_white_5db.wav\", \"emotion\": \"angry\", \"speaker\": \"x\", \"utt\": \"a\"}",
-                "{\"noisy\": \"audio/a_babble_0db.wav\", \"emotion\": \"angry\", \"speaker\": \"x\", \"utt\": \"a\"}",
-                "{\"noisy\": \"audio/b_noisy_0db.wav\", \"emotion\": \"sad\", \"speaker\": \"x\", \"utt\": \"b\"}",
-                "{\"noisy\": \"audio/b_clean.wav\", \"emotion\": \"sad\", \"speaker\": \"y\", \"utt\": \"c\"}");
+        // Speech-like signals (harmonics with a deep syllable envelope), which may enter a reference.
+        Path dir = Files.createDirectories(tmp.resolve("voices"));
+        int k = 0;
+        for (String name : List.of("a1", "a2", "b", "c")) {
+            WavAudio.writePcm16(dir.resolve(name + ".wav"), voiced(120 + 30 * k++), 16_000);
+        }
+        Path m = dir.resolve("m.jsonl");
+        Files.write(
+                m,
+                List.of(
+                        "{\"noisy\": \"a1.wav\", \"emotion\": \"angry\", \"speaker\": \"x\", \"utt\": \"a\"}",
+                        "{\"noisy\": \"a2.wav\", \"emotion\": \"angry\", \"speaker\": \"x\", \"utt\": \"a\"}",
+                        "{\"noisy\": \"b.wav\", \"emotion\": \"sad\", \"speaker\": \"x\", \"utt\": \"b\"}",
+                        "{\"noisy\": \"c.wav\", \"emotion\": \"sad\", \"speaker\": \"y\", \"utt\": \"c\"}"));
         List<JsonNode> alone = evaluateItems(m, "alone");
         List<JsonNode> judged = evaluateItems(m, "judged", "--speaker-reference", "3");
         // a's two mixtures may only use b; b uses both of a; y has nobody else
@@ -175,6 +184,21 @@ class EvaluateCommandTest {
                 "angry");
         assertThat(skewed.code()).isEqualTo(2);
         assertThat(skewed.err()).contains("--reference-emotion needs --speaker-reference N");
+    }
+
+    /** 2 s of harmonics of {@code f0} under a 3 Hz syllable envelope. */
+    private static float[] voiced(double f0) {
+        float[] x = new float[32_000];
+        for (int i = 0; i < x.length; i++) {
+            double t = i / 16_000.0;
+            double v = 0;
+            for (int h = 1; h <= 8; h++) {
+                v += Math.sin(2 * Math.PI * h * f0 * t) / h;
+            }
+            double envelope = 0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t);
+            x[i] = (float) (0.1 * envelope * envelope * v);
+        }
+        return x;
     }
 
     private List<JsonNode> evaluateItems(Path manifest, String name, String... extra) throws Exception {
