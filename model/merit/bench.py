@@ -15,12 +15,9 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 
-from merit import speaker_reference
 from merit.components import SharedMoE
 from merit.config import MoEConfig, config_from_dict, tiny_config
-from merit.export import uses_speaker_reference
 from merit.factory import build_model
-from merit.heads import ReferenceInputs
 from merit.flops import count_flops
 
 
@@ -174,19 +171,6 @@ def export_moe_graphs(out_dir: str, frames: int = 8 * 149) -> Dict[str, str]:
     return files
 
 
-class JudgedAlone(torch.nn.Module):
-    """A speaker-reference model fed "no reference" (the job's first windows): the same graph work, one input."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, waveform: torch.Tensor):
-        b, p = waveform.shape[0], speaker_reference.NUM_FEATURES
-        zeros = waveform.new_zeros
-        return self.model(waveform, ReferenceInputs(zeros(b, p), zeros(b, 2 * p), zeros(b)))
-
-
 def bench_card(card_path: str, batches: List[int], reps: int) -> Dict:
     """The model a card describes (its config; random weights, as the card carries none), eager per batch of windows of
     the card's length, and the flops of one window. `bin/merit bench` compares these with ONNX Runtime Java on the
@@ -194,10 +178,7 @@ def bench_card(card_path: str, batches: List[int], reps: int) -> Dict:
     with open(card_path) as f:
         card = json.load(f)
     torch.manual_seed(0)
-    cfg = config_from_dict(card["config"])
-    model = build_model(cfg).eval()
-    if uses_speaker_reference(cfg):
-        model = JudgedAlone(model)
+    model = build_model(config_from_dict(card["config"])).eval()
     samples = int(card.get("window_seconds", 3.0) * card.get("sample_rate", 16000))
     one = torch.randn(1, samples, generator=torch.Generator().manual_seed(0))
     flops, by_op = count_flops(model, one)

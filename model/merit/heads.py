@@ -166,10 +166,8 @@ class SERHead(nn.Module):
                 raise ValueError("this SER head uses level features: pass the waveform")
             features = torch.cat([features, self.level_channels(waveform, features.shape[1])], dim=-1)
         logits = self.mlp(self.pool(features))
-        if self.reference is not None:
-            if reference is None:
-                raise ValueError("this SER head uses a speaker reference: pass prosody, speaker_ref and "
-                                 "speaker_ref_weight (weight 0 where there is none)")
+        # No reference inputs mean no reference: the branch would add nothing (it is gated by the weight).
+        if self.reference is not None and reference is not None:
             logits = self.reference(logits, *reference)
         return logits * self.cfg.logit_scale if self.cfg.logit_scale != 1.0 else logits
 

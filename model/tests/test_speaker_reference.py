@@ -81,13 +81,17 @@ def test_a_new_branch_leaves_the_logits_alone_and_weight_zero_hides_the_referenc
     assert not torch.allclose(b(logits, prosody, ref, torch.full((3,), 4.0)), b(logits, prosody, ref, none))
 
 
-def test_the_model_needs_the_reference_inputs_when_configured():
-    from merit.fixtures import fixture_config
+def test_without_reference_inputs_a_reference_model_is_its_base_model():
+    from merit.fixtures import fixture_config, randomise_reference_branch
     from merit.factory import build_model
 
     model = build_model(fixture_config()).eval()
+    randomise_reference_branch(model, 0)
     x = torch.randn(2, 16000)
-    with pytest.raises(ValueError, match="speaker reference"):
-        model(x)
-    out = model(x, ReferenceInputs(torch.zeros(2, sr.NUM_FEATURES), torch.zeros(2, 2 * sr.NUM_FEATURES), torch.zeros(2)))
-    assert out.emotion_logits.shape == (2, 4)
+    none = ReferenceInputs(torch.randn(2, sr.NUM_FEATURES), torch.randn(2, 2 * sr.NUM_FEATURES), torch.zeros(2))
+    some = ReferenceInputs(none.prosody, none.speaker_ref, torch.tensor([3.0, 0.0]))
+    with torch.no_grad():
+        alone, judged, explicit = model(x).emotion_logits, model(x, some).emotion_logits, model(x, none).emotion_logits
+    torch.testing.assert_close(alone, explicit)
+    torch.testing.assert_close(judged[1], alone[1])  # weight 0: judged alone
+    assert not torch.allclose(judged[0], alone[0])
