@@ -6,8 +6,9 @@
 Every stage is a subprocess (`merit.data.corpus`, `merit.pretrain`, `merit.train`, `merit.evaluate`) with its own log
 under WORK/logs/ and an output file that marks it done; rerunning the command skips finished stages and resumes
 interrupted training from its last checkpoint. Up to --jobs stages run at once (2: this machine has 2 cores), started
-in priority order as their inputs appear: Sparse MERIT first, then its longer run (the job's default model), the
-cascade halves, naive MTL, dense MoE; the randomly initialised Sparse MERIT (the pretraining ablation) fills the second
+in priority order as their inputs appear: Sparse MERIT first, then its longer run and the speaker-reference branch
+trained on top of it (together the job's default model, also scored with 5 / 10 / angry-only references into
+MODELS/eval/speaker_reference.md), the cascade halves, naive MTL, dense MoE; the randomly initialised Sparse MERIT (the pretraining ablation) fills the second
 slot while the backbone pretrains. Outputs: MODELS/{merit-sparse,mtl-naive,se-preproc,merit-dense}.{onnx,json} (cards with test
 metrics) and MODELS/eval/ (results.json, results.md, plots).
 
