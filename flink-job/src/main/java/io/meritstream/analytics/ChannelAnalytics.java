@@ -10,6 +10,7 @@ import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
 import io.meritstream.inference.WindowResult;
 import io.meritstream.metrics.MetricNames;
+import io.meritstream.session.RestoreGrace;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,7 +55,7 @@ import org.apache.flink.util.OutputTag;
  *   <li><b>End.</b> After the final window: the rest of the audio (end of stream on the last chunk), an open spike is
  *       closed with NEGATIVE_SPIKE_END, the SESSION_SUMMARY, then all keyed state and the timer are cleared. A channel
  *       whose final window never arrives is closed the same way after {@code analytics.idle-timeout} of processing
- *       time, after processing what was held back.
+ *       time (counted from a restart at the earliest, {@link RestoreGrace}), after processing what was held back.
  * </ul>
  *
  * <p>Latency is measured from the arrival of the window's newest frame to the emission of its event, on the operator's
@@ -81,6 +82,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
     private transient ValueState<ChannelState> state;
     private transient MapState<Long, WindowResult> pending;
     private transient SpeechActivity vad;
+    private transient RestoreGrace restoreGrace;
 
     transient Counter emotionEvents;
     transient Counter[] speechWindowsByEmotion;
@@ -124,6 +126,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 .getMapState(new MapStateDescriptor<>(
                         "analytics-pending", Types.LONG, TypeInformation.of(WindowResult.class)));
         vad = SpeechActivity.of(config, SAMPLE_RATE);
+        restoreGrace = new RestoreGrace();
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
         emotionEvents = metrics.counter(MetricNames.EMOTION_EVENTS);
@@ -151,6 +154,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
     @Override
     public void processElement(WindowResult result, Context ctx, Collector<EmotionEvent> out) throws Exception {
+        restoreGrace.observe(ctx.timerService().currentProcessingTime());
         ChannelState s = state.value();
         if (s == null) {
             s = new ChannelState();
@@ -192,8 +196,17 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<EmotionEvent> out) throws Exception {
+        restoreGrace.observe(ctx.timerService().currentProcessingTime());
         ChannelState s = state.value();
         if (s == null || timestamp != s.idleTimerMs) {
+            return;
+        }
+        // Restored state's timer, fired before the backlog is read: idleness counts from the restart at the earliest.
+        long due = restoreGrace.activitySince(s.idleTimerMs - config.idleTimeoutMs) + config.idleTimeoutMs;
+        if (timestamp < due) {
+            s.idleTimerMs = due;
+            ctx.timerService().registerProcessingTimeTimer(due);
+            state.update(s);
             return;
         }
         s.idleTimerMs = 0; // fired: nothing to delete

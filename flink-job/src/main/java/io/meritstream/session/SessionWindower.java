@@ -50,7 +50,8 @@ import org.apache.flink.util.Collector;
  * on every frame, which is free on the heap state backend; on RocksDB each write serializes it.
  *
  * <p>One processing-time timer per channel: it is set at the earliest deadline and re-armed when it fires early, so a
- * frame costs no timer deletion and registration.
+ * frame costs no timer deletion and registration. After a restore, deadlines count from the restart at the earliest
+ * ({@link RestoreGrace}), so an outage longer than the idle timeout does not split live calls.
  */
 public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, WindowRequest> {
     private static final long serialVersionUID = 1L;
@@ -60,6 +61,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private final SpeakerReferenceConfig speakerReference;
 
     private transient SpeakerReferenceTracker referenceTracker;
+    private transient RestoreGrace restoreGrace;
     private transient ValueState<StreamState> streamState;
     private transient ValueState<float[]> ringState;
     private transient MapState<Long, BufferedFrame> reorderBuffer;
@@ -111,6 +113,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         ringState = getRuntimeContext().getState(ringDescriptor);
         reorderBuffer = getRuntimeContext().getMapState(bufferDescriptor);
         referenceTracker = speakerReference == null ? null : new SpeakerReferenceTracker(speakerReference);
+        restoreGrace = new RestoreGrace();
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
         framesReordered = metrics.counter(MetricNames.FRAMES_REORDERED);
@@ -130,6 +133,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         ring = null;
         ringDirty = false;
         long now = ctx.timerService().currentProcessingTime();
+        restoreGrace.observe(now);
         StreamState stream = streamState.value();
         if (stream == null) {
             stream = newStream(frame);
@@ -160,14 +164,15 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<WindowRequest> out) throws Exception {
         ring = null;
         ringDirty = false;
+        restoreGrace.observe(ctx.timerService().currentProcessingTime());
         StreamState stream = streamState.value();
         if (stream == null || stream.timerMs != timestamp) {
             return; // state expired by TTL, or a timer this channel no longer uses
         }
         stream.timerMs = StreamState.UNSET;
-        if (stream.endOfStreamDeadlineMs != StreamState.UNSET && timestamp >= stream.endOfStreamDeadlineMs) {
+        if (stream.endOfStreamDeadlineMs != StreamState.UNSET && timestamp >= endOfStreamDeadline(stream)) {
             close(stream, WindowFlag.END_OF_STREAM, ctx, out);
-        } else if (timestamp >= stream.lastActivityMs + config.idleTimeoutMs()) {
+        } else if (timestamp >= restoreGrace.activitySince(stream.lastActivityMs) + config.idleTimeoutMs()) {
             close(stream, WindowFlag.IDLE_TIMEOUT, ctx, out);
         } else {
             armTimer(stream, ctx);
@@ -402,11 +407,20 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         }
     }
 
+    /**
+     * The end-of-stream wait of a restored channel restarts with the instance: the frames it waits for may be in the
+     * backlog (see {@link RestoreGrace}).
+     */
+    private long endOfStreamDeadline(StreamState stream) {
+        long waitStartedMs = stream.endOfStreamDeadlineMs - config.reorderEosWaitMs();
+        return restoreGrace.activitySince(waitStartedMs) + config.reorderEosWaitMs();
+    }
+
     /** Keeps one timer at the earliest deadline; a later deadline is picked up when the earlier timer fires. */
     private void armTimer(StreamState stream, Context ctx) {
-        long due = stream.lastActivityMs + config.idleTimeoutMs();
+        long due = restoreGrace.activitySince(stream.lastActivityMs) + config.idleTimeoutMs();
         if (stream.endOfStreamDeadlineMs != StreamState.UNSET) {
-            due = Math.min(due, stream.endOfStreamDeadlineMs);
+            due = Math.min(due, endOfStreamDeadline(stream));
         }
         if (stream.timerMs != StreamState.UNSET && stream.timerMs <= due) {
             return;

@@ -593,6 +593,37 @@ class ChannelAnalyticsTest {
     }
 
     @Test
+    void aRestoreAfterAnOutageLongerThanTheIdleTimeoutContinuesTheChannel() throws Exception {
+        Configuration conf = instant();
+        conf.set(AnalyticsOptions.IDLE_TIMEOUT, Duration.ofSeconds(60));
+        var before = harness(conf);
+        feed(before, speech(0, neg(0.1)), speech(1, neg(0.1)));
+        OperatorSubtaskState snapshot = before.snapshot(1L, 1L);
+        before.close();
+
+        var after = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new ChannelAnalytics(AnalyticsConfig.fromConfiguration(conf))),
+                ChannelAnalytics.keySelector(),
+                Types.STRING);
+        after.setProcessingTime(100_000);
+        after.initializeState(snapshot);
+        after.open();
+        after.setProcessingTime(100_000 + 180_000); // back 3 timeouts later: the overdue timer fires at once
+        assertThat(side(after, ChannelAnalytics.EMOTION_TRENDS))
+                .as("no summary before the backlog is read")
+                .noneMatch(t -> t.getKind() == TrendKind.SESSION_SUMMARY);
+        feed(after, speech(2, neg(0.1)), last(speech(3, neg(0.1)), W));
+        assertThat(after.extractOutputValues())
+                .extracting(EmotionEvent::getWindowIndex)
+                .containsExactly(2L, 3L);
+        assertThat(side(after, ChannelAnalytics.EMOTION_TRENDS))
+                .filteredOn(t -> t.getKind() == TrendKind.SESSION_SUMMARY)
+                .singleElement()
+                .satisfies(t -> assertThat(t.getSummary().getDurationMs()).isEqualTo(4_000));
+        assertClosed(after);
+    }
+
+    @Test
     void stateTypesAreFlinkPojosWithoutKryo() {
         assertNoGenericTypes(TypeInformation.of(ChannelState.class));
         assertNoGenericTypes(TypeInformation.of(WindowResult.class));

@@ -442,6 +442,57 @@ class SessionWindowerTest {
         assertThat(windows).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(uninterrupted);
     }
 
+    @Test
+    void aRestoreAfterAnOutageLongerThanTheIdleTimeoutContinuesTheCall() throws Exception {
+        open(TINY);
+        harness.setProcessingTime(1_000);
+        harness.processElement(frame(0), 0);
+        harness.processElement(frame(1), 0);
+        List<WindowRequest> windows = output();
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1_000L);
+
+        // The job comes back 3 idle timeouts later; the call's next frames are still in the backlog.
+        open(TINY, snapshot);
+        harness.setProcessingTime(1_000 + 3 * IDLE_MS);
+        assertThat(output())
+                .as("no channel closes on restore before the backlog is read")
+                .isEmpty();
+        harness.processElement(frame(2), 0);
+        harness.processElement(frame(3), 0);
+        windows.addAll(output());
+        assertThat(windows).extracting(w -> w.windowIndex).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+        assertThat(windows).noneMatch(w -> w.finalWindow);
+        assertThat(windows)
+                .allSatisfy(w -> assertThat(w.samples).containsExactly(expected(w.startSample, w.validSamples)));
+
+        // After the restore, idleness counts as before: one timeout after the last frame the channel closes.
+        harness.setProcessingTime(1_000 + 4 * IDLE_MS - 1);
+        assertThat(output()).isEmpty();
+        harness.setProcessingTime(1_000 + 4 * IDLE_MS);
+        assertThat(output()).singleElement().satisfies(w -> {
+            assertThat(w.finalWindow).isTrue();
+            assertThat(w.windowIndex).isEqualTo(6L);
+        });
+        assertNothingLeft();
+    }
+
+    @Test
+    void aChannelThatEndedDuringTheOutageClosesOneIdleTimeoutAfterTheRestore() throws Exception {
+        open(TINY);
+        harness.setProcessingTime(1_000);
+        harness.processElement(frame(0), 0);
+        harness.processElement(frame(1), 0);
+        output();
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1_000L);
+
+        open(TINY, snapshot);
+        harness.setProcessingTime(1_000 + 3 * IDLE_MS); // its overdue timer fires at once
+        assertThat(output()).isEmpty();
+        harness.setProcessingTime(1_000 + 4 * IDLE_MS);
+        assertThat(output()).singleElement().satisfies(w -> assertThat(w.flags).contains(WindowFlag.IDLE_TIMEOUT));
+        assertNothingLeft();
+    }
+
     // --- helpers ---
 
     private void open(WindowingConfig config) throws Exception {
