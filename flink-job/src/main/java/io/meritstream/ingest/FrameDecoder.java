@@ -8,6 +8,7 @@ import io.meritstream.metrics.MetricNames;
 import io.meritstream.schemas.SchemaDecodingException;
 import io.meritstream.schemas.SingleObjectCodec;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
@@ -38,6 +39,9 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
 
     private final long maxFrameMs;
     private final int maxOriginalBytes;
+    private final int maxIdBytes;
+    /** The default of {@code ingest.max-id-bytes}. */
+    public static final int DEFAULT_MAX_ID_BYTES = 256;
 
     private transient SingleObjectCodec<AudioFrame> codec;
     private transient Counter decoded;
@@ -48,6 +52,15 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
      * @param maxOriginalBytes how many bytes of a rejected record's value the dead letter keeps
      */
     public FrameDecoder(long maxFrameMs, int maxOriginalBytes) {
+        this(maxFrameMs, maxOriginalBytes, DEFAULT_MAX_ID_BYTES);
+    }
+
+    /** @param maxIdBytes longest accepted sessionId, channel and key in UTF-8 bytes; longer ones are {@code ID_TOO_LONG} */
+    public FrameDecoder(long maxFrameMs, int maxOriginalBytes, int maxIdBytes) {
+        if (maxIdBytes < 1) {
+            throw new IllegalArgumentException("maxIdBytes must be positive, got " + maxIdBytes);
+        }
+        this.maxIdBytes = maxIdBytes;
         if (maxFrameMs <= 0) {
             throw new IllegalArgumentException("maxFrameMs must be positive, got " + maxFrameMs);
         }
@@ -90,6 +103,11 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
         String sessionId = frame.getSessionId().toString();
         if (sessionId.isBlank()) {
             reject(record, DeadLetterReason.EMPTY_SESSION_ID, "sessionId is empty or blank", now, ctx);
+            return;
+        }
+        String tooLong = tooLongId(record, sessionId, frame.getChannel().toString());
+        if (tooLong != null) {
+            reject(record, DeadLetterReason.ID_TOO_LONG, tooLong, now, ctx);
             return;
         }
         if (frame.getSeq() < 0) {
@@ -173,6 +191,21 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
     }
 
     /** The counter of dead letters for {@code reason}; for tests. */
+    /** Which id is longer than {@code maxIdBytes}, as a message, or null when none is. */
+    private String tooLongId(IngestRecord record, String sessionId, String channel) {
+        int session = sessionId.getBytes(StandardCharsets.UTF_8).length;
+        int chan = channel.getBytes(StandardCharsets.UTF_8).length;
+        int key = record.key == null ? 0 : record.key.length;
+        String which =
+                session > maxIdBytes ? "sessionId" : chan > maxIdBytes ? "channel" : key > maxIdBytes ? "key" : null;
+        if (which == null) {
+            return null;
+        }
+        int bytes = which.equals("sessionId") ? session : which.equals("channel") ? chan : key;
+        return which + " is " + bytes + " bytes; at most " + maxIdBytes
+                + " are accepted (option 'ingest.max-id-bytes')";
+    }
+
     Counter deadLetterCounter(DeadLetterReason reason) {
         return deadLetters.get(reason);
     }

@@ -1,5 +1,6 @@
 package io.meritstream.job;
 
+import io.meritstream.ingest.FrameDecoder;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -17,6 +18,14 @@ public final class IngestOptions {
             .withDescription("Longest accepted input frame, in milliseconds of audio; a longer frame goes to the"
                     + " dead-letter topic as FRAME_TOO_LONG. Bounds the memory one record can take. Allowed: 1 to"
                     + " 60000.");
+
+    public static final ConfigOption<Integer> MAX_ID_BYTES = ConfigOptions.key("ingest.max-id-bytes")
+            .intType()
+            .defaultValue(FrameDecoder.DEFAULT_MAX_ID_BYTES)
+            .withDescription("Longest accepted sessionId, channel and record key, in UTF-8 bytes; a longer one goes to"
+                    + " the dead-letter topic as ID_TOO_LONG. Every output record carries the ids, so a multi-MB id"
+                    + " would make every output exceed the broker's maximum and fail the sinks in a loop. Allowed: 16"
+                    + " to 65536.");
 
     public static final ConfigOption<Integer> DLQ_MAX_ORIGINAL_BYTES = ConfigOptions.key("dlq.max-original-bytes")
             .intType()

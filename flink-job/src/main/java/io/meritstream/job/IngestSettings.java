@@ -12,8 +12,15 @@ public final class IngestSettings implements Serializable {
     private final long maxFrameMs;
     private final int dlqMaxOriginalBytes;
     private final Duration resamplerIdleFlush;
+    private final int maxIdBytes;
 
+    /** With the default {@code ingest.max-id-bytes}. */
     public IngestSettings(long maxFrameMs, int dlqMaxOriginalBytes, Duration resamplerIdleFlush) {
+        this(maxFrameMs, dlqMaxOriginalBytes, resamplerIdleFlush, IngestOptions.MAX_ID_BYTES.defaultValue());
+    }
+
+    public IngestSettings(long maxFrameMs, int dlqMaxOriginalBytes, Duration resamplerIdleFlush, int maxIdBytes) {
+        require(maxIdBytes >= 16 && maxIdBytes <= 65_536, IngestOptions.MAX_ID_BYTES, maxIdBytes, "16 to 65536");
         require(maxFrameMs >= 1 && maxFrameMs <= 60_000, IngestOptions.MAX_FRAME_MS, maxFrameMs, "1 to 60000");
         require(
                 dlqMaxOriginalBytes >= 0 && dlqMaxOriginalBytes <= 16 * 1024 * 1024,
@@ -29,6 +36,7 @@ public final class IngestSettings implements Serializable {
         this.maxFrameMs = maxFrameMs;
         this.dlqMaxOriginalBytes = dlqMaxOriginalBytes;
         this.resamplerIdleFlush = resamplerIdleFlush;
+        this.maxIdBytes = maxIdBytes;
     }
 
     /** The defaults of {@link IngestOptions}. */
@@ -48,7 +56,8 @@ public final class IngestSettings implements Serializable {
         return new IngestSettings(
                 conf.get(IngestOptions.MAX_FRAME_MS),
                 conf.get(IngestOptions.DLQ_MAX_ORIGINAL_BYTES),
-                conf.get(IngestOptions.RESAMPLER_IDLE_FLUSH));
+                conf.get(IngestOptions.RESAMPLER_IDLE_FLUSH),
+                conf.get(IngestOptions.MAX_ID_BYTES));
     }
 
     public long maxFrameMs() {
@@ -63,6 +72,10 @@ public final class IngestSettings implements Serializable {
         return resamplerIdleFlush;
     }
 
+    public int maxIdBytes() {
+        return maxIdBytes;
+    }
+
     private static void require(boolean ok, ConfigOption<?> option, Object value, String allowed) {
         if (!ok) {
             throw new IllegalArgumentException("Option '" + option.key() + "' must be " + allowed + ", got " + value);
@@ -72,6 +85,6 @@ public final class IngestSettings implements Serializable {
     @Override
     public String toString() {
         return "IngestSettings{maxFrameMs=" + maxFrameMs + ", dlqMaxOriginalBytes=" + dlqMaxOriginalBytes
-                + ", resamplerIdleFlush=" + resamplerIdleFlush + "}";
+                + ", resamplerIdleFlush=" + resamplerIdleFlush + ", maxIdBytes=" + maxIdBytes + "}";
     }
 }

@@ -251,7 +251,7 @@ public class MeritStreamJob {
      */
     public DataStream<DecodedFrame> frames(DataStream<IngestRecord> records) {
         SingleOutputStreamOperator<NativeFrame> decoded = records.process(
-                        new FrameDecoder(ingest.maxFrameMs(), ingest.dlqMaxOriginalBytes()))
+                        new FrameDecoder(ingest.maxFrameMs(), ingest.dlqMaxOriginalBytes(), ingest.maxIdBytes()))
                 .name("decode+validate")
                 .uid(UID_DECODE);
         decoded.getSideOutput(FrameDecoder.DEAD_LETTERS)

@@ -125,6 +125,33 @@ class FrameDecoderTest {
                 .satisfies(l -> assertThat(l.getMessage().toString()).contains("sessionId"));
     }
 
+    private static final String ID_AT_BOUND = "é".repeat(FrameDecoder.DEFAULT_MAX_ID_BYTES / 2); // 2 bytes each
+
+    @Test
+    void anIdAtTheBoundIsAccepted() throws Exception {
+        assertThat(decodeOne(frame(ID_AT_BOUND, "c", 0, 16_000, AudioEncoding.PCM_S16LE, ByteBuffer.allocate(2)))
+                        .sessionId)
+                .isEqualTo(ID_AT_BOUND);
+    }
+
+    @Test
+    void aSessionIdOneByteOverTheBoundIsTooLong() throws Exception {
+        reject(
+                        frame(ID_AT_BOUND + "x", "c", 0, 16_000, AudioEncoding.PCM_S16LE, ByteBuffer.allocate(2)),
+                        DeadLetterReason.ID_TOO_LONG)
+                .satisfies(l -> assertThat(l.getMessage().toString())
+                        .contains("sessionId is 257 bytes; at most 256")
+                        .contains("ingest.max-id-bytes"));
+    }
+
+    @Test
+    void aChannelOverTheBoundIsTooLong() throws Exception {
+        reject(
+                        frame("s", "c".repeat(300), 0, 16_000, AudioEncoding.PCM_S16LE, ByteBuffer.allocate(2)),
+                        DeadLetterReason.ID_TOO_LONG)
+                .satisfies(l -> assertThat(l.getMessage().toString()).contains("channel is 300 bytes"));
+    }
+
     @Test
     void negativeSeq() throws Exception {
         reject(

@@ -288,6 +288,9 @@ class IngestWindowingITCase {
                 .putFloat(0.1f)
                 .putFloat(Float.NaN);
         bad.put("bad-NON_FINITE_SAMPLES", FRAMES.encode(frame("x", 0, 16_000, AudioEncoding.FLOAT32LE, nan.array())));
+        bad.put(
+                "bad-ID_TOO_LONG",
+                FRAMES.encode(frame("x".repeat(300), 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
         assertThat(bad.keySet())
                 .as("one bad record per reason but OTHER")
                 .hasSize(DeadLetterReason.values().length - 1);
