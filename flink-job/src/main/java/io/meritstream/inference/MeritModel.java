@@ -31,8 +31,9 @@ import java.util.TreeSet;
  *
  * <p>The graph contract (DESIGN.md): input {@code waveform} float32 [B, N] at 16 kHz; outputs {@code enhanced} float32
  * [B, N], {@code emotion_logits} float32 [B, C] and, for models with experts, {@code routing_se} / {@code routing_ser}
- * int64 [B, T] and {@code gate_se} / {@code gate_ser} float32 [B, T, E]. {@code run} is thread-safe (ORT sessions
- * are).
+ * int64 [B, T] and {@code gate_se} / {@code gate_ser} float32 [B, T, E]. A graph whose card declares {@code
+ * speaker_reference} takes {@code prosody}, {@code speaker_ref} and {@code speaker_ref_weight} as well ({@link
+ * SpeakerReferenceInputs}). {@code run} is thread-safe (ORT sessions are).
  */
 public final class MeritModel implements AutoCloseable {
 
@@ -123,7 +124,7 @@ public final class MeritModel implements AutoCloseable {
         Set<String> expectedInputs = card.usesSpeakerReference() ? REFERENCE_INPUTS : Set.of(INPUT);
         if (!inputs.equals(expectedInputs)) {
             throw new IllegalArgumentException("Model " + onnxPath + " has inputs " + new TreeSet<>(inputs)
-                    + " but its card " + (card.usesSpeakerReference() ? "declares a speaker reference, so" : "")
+                    + " but its card " + (card.usesSpeakerReference() ? "declares a speaker reference, so it" : "")
                     + " needs exactly " + new TreeSet<>(expectedInputs));
         }
         if (card.usesSpeakerReference() && card.speakerReferenceVersion() != ProsodyAnalyzer.VERSION) {
