@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 from merit.config import EMOTION_CLASSES, CascadeConfig, config_to_dict
-from merit import speaker_reference
 from merit.export import uses_speaker_reference
 from merit.factory import load_checkpoint
 from merit.heads import ReferenceInputs
+from merit.train import dev_references, manifest_references
 from merit.data.mix import CLEAN_SNR_DB
 from merit.metrics import evaluation_summary, f1_scores, se_item_metrics
 from merit.pretrain import read_audio, read_manifest
@@ -64,11 +64,7 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
     done = 0
     references = None
     if uses_speaker_reference(cfg):
-        feats = [speaker_reference.prosody_and_validity(read_audio(r["noisy_path"])) for r in recs]
-        vectors = np.stack([f[0] for f in feats]).astype(np.float32)
-        refs, weights = speaker_reference.references_for(recs, vectors, np.array([f[1] for f in feats]),
-                                                         reference_size, reference_seed, reference_emotion)
-        references = (vectors, refs, weights)
+        references = manifest_references(recs, reference_size, reference_seed, reference_emotion)
         position = {id(r): k for k, r in enumerate(recs)}
     for group in _same_length_groups(recs):
         # The test mixtures of one utterance share its length: one batched forward without any padding.
@@ -728,7 +724,6 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> Dict:
 def calibrate(model: torch.nn.Module, manifest: str) -> Dict:
     """Fits the temperature on `manifest` (whole noisy utterances, as evaluated) and sets 1/T on the SER head."""
     from merit.heads import SERHead
-    from merit.train import dev_references
 
     heads = [m for m in model.modules() if isinstance(m, SERHead)]
     if not heads:

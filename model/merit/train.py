@@ -490,12 +490,21 @@ def dev_metrics(model: nn.Module, recs: List[Dict], cfg: ModelConfig, enhancer: 
 DEV_REFERENCE_SIZE = 10
 
 
+def manifest_references(recs: List[Dict], n: int, seed: int, only_emotion: Optional[str] = None
+                        ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every item's own prosody (of its noisy audio) and a reference of `n` other items of the same speaker
+    (`speaker_reference.references_for`) -> prosody [len, P] float32, speaker_ref [len, 2P], weights [len]."""
+    feats = [speaker_reference.prosody_and_validity(read_audio(r["noisy_path"])) for r in recs]
+    vectors = np.stack([f[0] for f in feats]).astype(np.float32)
+    refs, weights = speaker_reference.references_for(recs, vectors, np.array([f[1] for f in feats]), n, seed,
+                                                     only_emotion)
+    return vectors, refs, weights
+
+
 def dev_references(recs: List[Dict], n: int = DEV_REFERENCE_SIZE, seed: int = 0) -> List[ReferenceInputs]:
     """Per dev item, its own prosody and a reference of `n` other items of the same speaker (as `merit.evaluate`)."""
-    feats = [speaker_reference.prosody_and_validity(read_audio(r["noisy_path"])) for r in recs]
-    vectors = np.stack([f[0] for f in feats])
-    refs, weights = speaker_reference.references_for(recs, vectors, np.array([f[1] for f in feats]), n, seed)
-    return [ReferenceInputs(torch.from_numpy(vectors[k:k + 1].astype(np.float32)), torch.from_numpy(refs[k:k + 1]),
+    vectors, refs, weights = manifest_references(recs, n, seed)
+    return [ReferenceInputs(torch.from_numpy(vectors[k:k + 1]), torch.from_numpy(refs[k:k + 1]),
                             torch.from_numpy(weights[k:k + 1])) for k in range(len(recs))]
 
 
