@@ -193,17 +193,19 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
     /** The counter of dead letters for {@code reason}; for tests. */
     /** Which id is longer than {@code maxIdBytes}, as a message, or null when none is. */
     private String tooLongId(IngestRecord record, String sessionId, String channel) {
-        int session = sessionId.getBytes(StandardCharsets.UTF_8).length;
-        int chan = channel.getBytes(StandardCharsets.UTF_8).length;
-        int key = record.key == null ? 0 : record.key.length;
-        String which =
-                session > maxIdBytes ? "sessionId" : chan > maxIdBytes ? "channel" : key > maxIdBytes ? "key" : null;
-        if (which == null) {
-            return null;
+        String[] names = {"sessionId", "channel", "key"};
+        int[] bytes = {
+            sessionId.getBytes(StandardCharsets.UTF_8).length,
+            channel.getBytes(StandardCharsets.UTF_8).length,
+            record.key == null ? 0 : record.key.length
+        };
+        for (int i = 0; i < names.length; i++) {
+            if (bytes[i] > maxIdBytes) {
+                return names[i] + " is " + bytes[i] + " bytes; at most " + maxIdBytes
+                        + " are accepted (option 'ingest.max-id-bytes')";
+            }
         }
-        int bytes = which.equals("sessionId") ? session : which.equals("channel") ? chan : key;
-        return which + " is " + bytes + " bytes; at most " + maxIdBytes
-                + " are accepted (option 'ingest.max-id-bytes')";
+        return null;
     }
 
     Counter deadLetterCounter(DeadLetterReason reason) {

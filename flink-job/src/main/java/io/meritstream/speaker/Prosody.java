@@ -17,7 +17,7 @@ public record Prosody(double[] features, int activeFrames, int voicedFrames) {
     public boolean enoughSpeech() {
         return activeFrames >= ProsodyAnalyzer.MIN_ACTIVE_FRAMES
                 && voicedFrames >= ProsodyAnalyzer.MIN_VOICED_FRAMES
-                && features[ProsodyAnalyzer.FEATURE_NAMES.indexOf("level_std_db")] >= ProsodyAnalyzer.MIN_LEVEL_STD_DB;
+                && features[ProsodyAnalyzer.LEVEL_STD] >= ProsodyAnalyzer.MIN_LEVEL_STD_DB;
     }
 
     /** Seconds of active speech. */

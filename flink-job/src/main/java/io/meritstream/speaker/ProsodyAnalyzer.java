@@ -28,6 +28,7 @@ public final class ProsodyAnalyzer {
             "voiced_share",
             "voiced_onsets_per_s");
     public static final int FEATURES = FEATURE_NAMES.size();
+    static final int LEVEL_STD = FEATURE_NAMES.indexOf("level_std_db");
     /** Version of the feature definition; the model card's {@code speaker_reference.version} must equal it. */
     public static final int VERSION = 1;
 
@@ -256,7 +257,7 @@ public final class ProsodyAnalyzer {
             return new Prosody(out, 0, 0);
         }
         out[4] = mean(level, active, frames, nActive);
-        out[5] = std(level, active, frames, nActive, out[4]);
+        out[LEVEL_STD] = std(level, active, frames, nActive, out[4]);
         out[6] = mean(tilt, active, frames, nActive);
         out[7] = mean(centroid, active, frames, nActive);
         out[8] = (double) nVoiced / nActive;
