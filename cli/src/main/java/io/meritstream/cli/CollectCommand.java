@@ -149,6 +149,12 @@ public final class CollectCommand implements Callable<Integer>, LogFileOwner {
             if (collector.undecodable() > 0) {
                 err.printf("  %d undecodable record(s) skipped (see %s)%n", collector.undecodable(), logFile());
             }
+            if (collector.repeats() > 0) {
+                err.printf(
+                        "  %d repeated record(s) dropped (the same merit-record-id again: an at-least-once topic after"
+                                + " a restart)%n",
+                        collector.repeats());
+            }
             err.println("collect: stopped: "
                     + switch (why) {
                         case IDLE -> "no record for " + idleSeconds + " s";

@@ -54,57 +54,62 @@ public final class KafkaConnectors {
                         settings.dlqTopic(),
                         DeadLetter.class,
                         KafkaConnectors::deadLetterKey,
-                        settings.dlqDeliveryGuarantee())
+                        RecordIds::of,
+                        settings.dlqDelivery())
                 .build();
     }
 
-    /** The enhanced-audio topic's sink (delivery guarantee of the outputs; key = session id). */
+    /** The enhanced-audio topic's sink (key = session id). */
     public static KafkaSink<EnhancedAudioChunk> enhancedAudioSink(KafkaSettings settings) {
         return recordSink(
                         settings,
                         settings.enhancedAudioTopic(),
                         EnhancedAudioChunk.class,
                         c -> sessionKey(c.getSessionId()),
-                        settings.deliveryGuarantee())
+                        RecordIds::of,
+                        settings.enhancedAudioDelivery())
                 .build();
     }
 
-    /** The emotion-events topic's sink (delivery guarantee of the outputs; key = session id). */
+    /** The emotion-events topic's sink (key = session id). */
     public static KafkaSink<EmotionEvent> emotionEventsSink(KafkaSettings settings) {
         return recordSink(
                         settings,
                         settings.emotionEventsTopic(),
                         EmotionEvent.class,
                         e -> sessionKey(e.getSessionId()),
-                        settings.deliveryGuarantee())
+                        RecordIds::of,
+                        settings.emotionEventsDelivery())
                 .build();
     }
 
-    /** The emotion-trends topic's sink (delivery guarantee of the outputs; key = session id). */
+    /** The emotion-trends topic's sink (key = session id). */
     public static KafkaSink<EmotionTrend> emotionTrendsSink(KafkaSettings settings) {
         return recordSink(
                         settings,
                         settings.emotionTrendsTopic(),
                         EmotionTrend.class,
                         t -> sessionKey(t.getSessionId()),
-                        settings.deliveryGuarantee())
+                        RecordIds::of,
+                        settings.emotionTrendsDelivery())
                 .build();
     }
 
-    /** The emotion-alerts topic's sink (delivery guarantee of the outputs; key = session id). */
+    /** The emotion-alerts topic's sink (key = session id). */
     public static KafkaSink<EmotionAlert> emotionAlertsSink(KafkaSettings settings) {
         return recordSink(
                         settings,
                         settings.emotionAlertsTopic(),
                         EmotionAlert.class,
                         a -> sessionKey(a.getSessionId()),
-                        settings.deliveryGuarantee())
+                        RecordIds::of,
+                        settings.emotionAlertsDelivery())
                 .build();
     }
 
     /**
-     * A sink of Avro records to {@code topic} in the configured value format, with the pass-through client properties and the
-     * delivery guarantee; EXACTLY_ONCE gets the transactional id prefix {@code <kafka.transactional-id-prefix>-<topic>}
+     * A sink of Avro records to {@code topic} in the configured value format, each with its {@link RecordIds#HEADER}
+     * header, with the pass-through client properties and the delivery guarantee; EXACTLY_ONCE gets the transactional id prefix {@code <kafka.transactional-id-prefix>-<topic>}
      * (unique per sink, stable across restarts) and, unless passed through, a transaction timeout of {@link
      * #DEFAULT_TRANSACTION_TIMEOUT_MS}.
      */
@@ -113,6 +118,7 @@ public final class KafkaConnectors {
             String topic,
             Class<T> type,
             SerializableFunction<T, byte[]> key,
+            SerializableFunction<T, String> recordId,
             DeliveryGuarantee guarantee) {
         Properties producer = settings.clientProperties();
         if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
@@ -122,7 +128,8 @@ public final class KafkaConnectors {
                 // Pass-through first: setKafkaProducerConfig replaces what was set before it.
                 .setKafkaProducerConfig(producer)
                 .setBootstrapServers(settings.bootstrapServers())
-                .setRecordSerializer(new RecordSerializationSchema<>(topic, type, key, settings.valueFormat()))
+                .setRecordSerializer(
+                        new RecordSerializationSchema<>(topic, type, key, recordId, settings.valueFormat()))
                 .setDeliveryGuarantee(guarantee);
         if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
             builder.setTransactionalIdPrefix(settings.transactionalIdPrefix() + "-" + topic);

@@ -71,12 +71,54 @@ public final class KafkaOptions {
     public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key(
                     "kafka.delivery-guarantee")
             .enumType(DeliveryGuarantee.class)
+            .noDefaultValue()
+            .withDescription("Delivery guarantee of every topic without a 'kafka.delivery.<topic>' setting of its own"
+                    + " (unset: each topic's default, see there): 'exactly-once' (Kafka transactions committed on each"
+                    + " checkpoint: consumers that read with isolation.level=read_committed see every record once,"
+                    + " but only after the checkpoint that covers it, so output lags by up to one checkpoint"
+                    + " interval), 'at-least-once' (sent at once, flushed on each checkpoint; a restart may repeat"
+                    + " records, which carry the same 'merit-record-id' header each time) or 'none'.");
+
+    /** Per-topic delivery guarantees: {@code kafka.delivery.<topic role>}. */
+    public static final String DELIVERY_PREFIX = "kafka.delivery.";
+
+    public static final ConfigOption<DeliveryGuarantee> ENHANCED_AUDIO_DELIVERY = ConfigOptions.key(
+                    DELIVERY_PREFIX + "enhanced-audio")
+            .enumType(DeliveryGuarantee.class)
             .defaultValue(DeliveryGuarantee.EXACTLY_ONCE)
-            .withDescription("Delivery guarantee of every output topic: 'exactly-once' (Kafka transactions committed"
-                    + " on each checkpoint: consumers that read with isolation.level=read_committed see every record"
-                    + " once, but only after the checkpoint that covers it, so output lags by up to one checkpoint"
-                    + " interval), 'at-least-once' (flushed on each checkpoint; visible at once; a restart may"
-                    + " repeat records) or 'none'.");
+            .withDescription("Delivery guarantee of the enhanced-audio topic (unset: 'kafka.delivery-guarantee', else"
+                    + " this default). Exactly-once, so that a player or recorder never sees a chunk twice; it"
+                    + " becomes visible at each checkpoint.");
+
+    public static final ConfigOption<DeliveryGuarantee> EMOTION_EVENTS_DELIVERY = ConfigOptions.key(
+                    DELIVERY_PREFIX + "emotion-events")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
+            .withDescription("Delivery guarantee of the emotion-events topic (unset: 'kafka.delivery-guarantee', else"
+                    + " this default). At-least-once, so that events are visible as soon as they are computed, not"
+                    + " at the next checkpoint; after a restart a consumer drops repeats by the 'merit-record-id'"
+                    + " header.");
+
+    public static final ConfigOption<DeliveryGuarantee> EMOTION_TRENDS_DELIVERY = ConfigOptions.key(
+                    DELIVERY_PREFIX + "emotion-trends")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
+            .withDescription("Delivery guarantee of the emotion-trends topic (unset: 'kafka.delivery-guarantee', else"
+                    + " this default); at-least-once for the same reason as the events.");
+
+    public static final ConfigOption<DeliveryGuarantee> EMOTION_ALERTS_DELIVERY = ConfigOptions.key(
+                    DELIVERY_PREFIX + "emotion-alerts")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
+            .withDescription("Delivery guarantee of the emotion-alerts topic (unset: 'kafka.delivery-guarantee', else"
+                    + " this default); at-least-once, so that an alert reaches the supervisor within a second.");
+
+    public static final ConfigOption<DeliveryGuarantee> DLQ_DELIVERY = ConfigOptions.key(DELIVERY_PREFIX + "dlq")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.EXACTLY_ONCE)
+            .withDeprecatedKeys("kafka.dlq-delivery-guarantee")
+            .withDescription("Delivery guarantee of the dead-letter topic (unset: 'kafka.delivery-guarantee', else"
+                    + " this default).");
 
     public static final ConfigOption<ValueFormat> VALUE_FORMAT = ConfigOptions.key("kafka.value-format")
             .enumType(ValueFormat.class)
@@ -95,13 +137,4 @@ public final class KafkaOptions {
                     + " topic. Must be unique per job among all jobs writing to the same Kafka cluster, and stable"
                     + " across restarts of one job (a restarted job aborts the transactions its predecessor left"
                     + " open by these ids). Unset: the value of 'kafka.group-id'.");
-
-    public static final ConfigOption<DeliveryGuarantee> DLQ_DELIVERY_GUARANTEE = ConfigOptions.key(
-                    "kafka.dlq-delivery-guarantee")
-            .enumType(DeliveryGuarantee.class)
-            .noDefaultValue()
-            .withDescription("Delivery guarantee of the dead-letter sink, when it should differ from"
-                    + " 'kafka.delivery-guarantee' (unset: the same): 'at-least-once' (flush on checkpoint),"
-                    + " 'exactly-once' (Kafka transactions committed on checkpoint; consumers read with"
-                    + " isolation.level=read_committed) or 'none'.");
 }

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -51,8 +52,11 @@ public final class KafkaSettings implements Serializable {
     private final String emotionAlertsTopic;
     private final String groupId;
     private final String startingOffsets;
-    private final DeliveryGuarantee deliveryGuarantee;
-    private final DeliveryGuarantee dlqDeliveryGuarantee;
+    private final DeliveryGuarantee dlqDelivery;
+    private final DeliveryGuarantee enhancedAudioDelivery;
+    private final DeliveryGuarantee emotionEventsDelivery;
+    private final DeliveryGuarantee emotionTrendsDelivery;
+    private final DeliveryGuarantee emotionAlertsDelivery;
     private final ValueFormat valueFormat;
     private final String transactionalIdPrefix;
     private final TreeMap<String, String> clientProperties;
@@ -62,8 +66,7 @@ public final class KafkaSettings implements Serializable {
             Map<ConfigOption<String>, String> topics,
             String groupId,
             String startingOffsets,
-            DeliveryGuarantee deliveryGuarantee,
-            DeliveryGuarantee dlqDeliveryGuarantee,
+            Map<ConfigOption<DeliveryGuarantee>, DeliveryGuarantee> delivery,
             ValueFormat valueFormat,
             String transactionalIdPrefix,
             TreeMap<String, String> clientProperties) {
@@ -76,8 +79,11 @@ public final class KafkaSettings implements Serializable {
         this.emotionAlertsTopic = topics.get(KafkaOptions.EMOTION_ALERTS_TOPIC);
         this.groupId = groupId;
         this.startingOffsets = startingOffsets;
-        this.deliveryGuarantee = deliveryGuarantee;
-        this.dlqDeliveryGuarantee = dlqDeliveryGuarantee;
+        this.dlqDelivery = delivery.get(KafkaOptions.DLQ_DELIVERY);
+        this.enhancedAudioDelivery = delivery.get(KafkaOptions.ENHANCED_AUDIO_DELIVERY);
+        this.emotionEventsDelivery = delivery.get(KafkaOptions.EMOTION_EVENTS_DELIVERY);
+        this.emotionTrendsDelivery = delivery.get(KafkaOptions.EMOTION_TRENDS_DELIVERY);
+        this.emotionAlertsDelivery = delivery.get(KafkaOptions.EMOTION_ALERTS_DELIVERY);
         this.valueFormat = valueFormat;
         this.transactionalIdPrefix = transactionalIdPrefix;
         this.clientProperties = clientProperties;
@@ -146,9 +152,18 @@ public final class KafkaSettings implements Serializable {
             throw new IllegalArgumentException("Option '" + KafkaOptions.TRANSACTIONAL_ID_PREFIX.key()
                     + "' must not be empty: unset it to use '" + KafkaOptions.GROUP_ID.key() + "', or name the job");
         }
-        DeliveryGuarantee delivery = conf.get(KafkaOptions.DELIVERY_GUARANTEE);
-        DeliveryGuarantee dlqDelivery =
-                conf.getOptional(KafkaOptions.DLQ_DELIVERY_GUARANTEE).orElse(delivery);
+        // A topic's own option, else the blanket one, else the topic's default: whoever sets
+        // 'kafka.delivery-guarantee' gets it on every topic they did not name.
+        Optional<DeliveryGuarantee> blanket = conf.getOptional(KafkaOptions.DELIVERY_GUARANTEE);
+        Map<ConfigOption<DeliveryGuarantee>, DeliveryGuarantee> delivery = new LinkedHashMap<>();
+        for (ConfigOption<DeliveryGuarantee> option : List.of(
+                KafkaOptions.DLQ_DELIVERY,
+                KafkaOptions.ENHANCED_AUDIO_DELIVERY,
+                KafkaOptions.EMOTION_EVENTS_DELIVERY,
+                KafkaOptions.EMOTION_TRENDS_DELIVERY,
+                KafkaOptions.EMOTION_ALERTS_DELIVERY)) {
+            delivery.put(option, conf.getOptional(option).or(() -> blanket).orElse(option.defaultValue()));
+        }
 
         TreeMap<String, String> properties = new TreeMap<>();
         for (Map.Entry<String, String> entry : conf.toMap().entrySet()) {
@@ -169,15 +184,7 @@ public final class KafkaSettings implements Serializable {
             properties.put(property, entry.getValue());
         }
         return new KafkaSettings(
-                servers,
-                topics,
-                group,
-                offsets,
-                delivery,
-                dlqDelivery,
-                conf.get(KafkaOptions.VALUE_FORMAT),
-                prefix,
-                properties);
+                servers, topics, group, offsets, delivery, conf.get(KafkaOptions.VALUE_FORMAT), prefix, properties);
     }
 
     /**
@@ -260,14 +267,29 @@ public final class KafkaSettings implements Serializable {
         return emotionAlertsTopic;
     }
 
-    /** Delivery guarantee of the four output topics ({@link KafkaOptions#DELIVERY_GUARANTEE}). */
-    public DeliveryGuarantee deliveryGuarantee() {
-        return deliveryGuarantee;
+    /** Delivery guarantee of the dead-letter topic ({@link KafkaOptions#DLQ_DELIVERY}). */
+    public DeliveryGuarantee dlqDelivery() {
+        return dlqDelivery;
     }
 
-    /** Delivery guarantee of the dead-letter topic: its own option if set, else {@link #deliveryGuarantee()}. */
-    public DeliveryGuarantee dlqDeliveryGuarantee() {
-        return dlqDeliveryGuarantee;
+    /** Delivery guarantee of the enhanced-audio topic ({@link KafkaOptions#ENHANCED_AUDIO_DELIVERY}). */
+    public DeliveryGuarantee enhancedAudioDelivery() {
+        return enhancedAudioDelivery;
+    }
+
+    /** Delivery guarantee of the emotion-events topic ({@link KafkaOptions#EMOTION_EVENTS_DELIVERY}). */
+    public DeliveryGuarantee emotionEventsDelivery() {
+        return emotionEventsDelivery;
+    }
+
+    /** Delivery guarantee of the emotion-trends topic ({@link KafkaOptions#EMOTION_TRENDS_DELIVERY}). */
+    public DeliveryGuarantee emotionTrendsDelivery() {
+        return emotionTrendsDelivery;
+    }
+
+    /** Delivery guarantee of the emotion-alerts topic ({@link KafkaOptions#EMOTION_ALERTS_DELIVERY}). */
+    public DeliveryGuarantee emotionAlertsDelivery() {
+        return emotionAlertsDelivery;
     }
 
     /** Value format of the output and dead-letter topics ({@link KafkaOptions#VALUE_FORMAT}). */
@@ -293,7 +315,9 @@ public final class KafkaSettings implements Serializable {
         return "KafkaSettings{bootstrapServers=" + bootstrapServers + ", inputTopic=" + inputTopic + ", dlqTopic="
                 + dlqTopic + ", outputTopics=[" + enhancedAudioTopic + ", " + emotionEventsTopic + ", "
                 + emotionTrendsTopic + ", " + emotionAlertsTopic + "], groupId=" + groupId + ", startingOffsets="
-                + startingOffsets + ", delivery=" + deliveryGuarantee + ", dlqDelivery=" + dlqDeliveryGuarantee
+                + startingOffsets + ", delivery=[dlq " + dlqDelivery + ", enhanced-audio " + enhancedAudioDelivery
+                + ", emotion-events " + emotionEventsDelivery + ", emotion-trends " + emotionTrendsDelivery
+                + ", emotion-alerts " + emotionAlertsDelivery + "]"
                 + ", valueFormat=" + valueFormat
                 + ", transactionalIdPrefix=" + transactionalIdPrefix + ", properties=" + clientProperties.keySet()
                 + "}";

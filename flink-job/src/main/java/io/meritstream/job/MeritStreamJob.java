@@ -70,10 +70,13 @@ import org.apache.flink.util.ParameterTool;
  *
  * <h2>Delivery</h2>
  *
- * Built from options, every Kafka sink is {@code EXACTLY_ONCE} unless {@code kafka.delivery-guarantee} says otherwise:
- * records are written in Kafka transactions that commit when a checkpoint completes, so consumers reading with {@code
- * isolation.level=read_committed} see each record once, after the checkpoint that covers it. Output therefore lags by up
- * to one checkpoint interval; a live demo wants a short one ({@code --execution.checkpointing.interval 2s}).
+ * Built from options, each topic has its own guarantee ({@code kafka.delivery.<topic>}, or {@code
+ * kafka.delivery-guarantee} for all). By default the topics a supervisor watches (emotion events, trends, alerts) are
+ * {@code AT_LEAST_ONCE}: sent as soon as they are computed, so visible within the pipeline's latency; a restart may
+ * repeat some, and each carries the same {@link RecordIds#HEADER} header every time so that consumers drop repeats.
+ * Enhanced audio and dead letters are {@code EXACTLY_ONCE}: written in Kafka transactions that commit when a checkpoint
+ * completes, so consumers reading with {@code isolation.level=read_committed} see each record once, up to one checkpoint
+ * interval later.
  */
 public class MeritStreamJob {
     public static final String JOB_NAME = "merit-stream";
@@ -91,9 +94,9 @@ public class MeritStreamJob {
 
     /**
      * Checkpoint interval of a job built from options when neither the options nor the environment set {@code
-     * execution.checkpointing.interval}. Exactly-once output becomes visible only at checkpoints, so this is also the
-     * longest a read_committed consumer waits for a record; 10 s keeps the checkpoint cost low in production, the demo
-     * sets 2 s.
+     * execution.checkpointing.interval}. Exactly-once output (enhanced audio, dead letters) becomes visible only at
+     * checkpoints, so this is also the longest a read_committed consumer waits for it; 10 s keeps the checkpoint cost
+     * low, and the at-least-once topics do not wait for it.
      */
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
 

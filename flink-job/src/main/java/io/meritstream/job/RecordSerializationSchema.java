@@ -2,16 +2,19 @@ package io.meritstream.job;
 
 import io.meritstream.schemas.RecordJson;
 import io.meritstream.schemas.SingleObjectCodec;
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * Writes Avro specific records to one topic in the configured value format (single-object encoding through {@link
- * SingleObjectCodec}, or {@link RecordJson}), with the Kafka key taken from the record. One class for every output
+ * SingleObjectCodec}, or {@link RecordJson}), with the Kafka key and the {@link RecordIds#HEADER} header taken from the record. One class for every output
  * topic: dead letters, enhanced audio, emotion events, trends and alerts.
  */
 public final class RecordSerializationSchema<T extends SpecificRecord> implements KafkaRecordSerializationSchema<T> {
@@ -20,6 +23,7 @@ public final class RecordSerializationSchema<T extends SpecificRecord> implement
     private final String topic;
     private final Class<T> type;
     private final SerializableFunction<T, byte[]> key;
+    private final SerializableFunction<T, String> recordId;
     private final ValueFormat format;
 
     private transient SingleObjectCodec<T> codec;
@@ -28,13 +32,19 @@ public final class RecordSerializationSchema<T extends SpecificRecord> implement
      * @param topic the topic every record goes to
      * @param type the record's generated class
      * @param key the Kafka key of a record (may return null for no key); e.g. the session id's UTF-8 bytes
+     * @param recordId the record's {@link RecordIds#HEADER} header: the same each time the job writes the record
      * @param format how the value is written
      */
     public RecordSerializationSchema(
-            String topic, Class<T> type, SerializableFunction<T, byte[]> key, ValueFormat format) {
+            String topic,
+            Class<T> type,
+            SerializableFunction<T, byte[]> key,
+            SerializableFunction<T, String> recordId,
+            ValueFormat format) {
         this.topic = Objects.requireNonNull(topic, "topic");
         this.type = Objects.requireNonNull(type, "type");
         this.key = Objects.requireNonNull(key, "key");
+        this.recordId = Objects.requireNonNull(recordId, "recordId");
         this.format = Objects.requireNonNull(format, "format");
     }
 
@@ -45,7 +55,9 @@ public final class RecordSerializationSchema<T extends SpecificRecord> implement
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
-        return new ProducerRecord<>(topic, null, timestamp, key.apply(element), value(element));
+        Headers headers = new RecordHeaders()
+                .add(RecordIds.HEADER, recordId.apply(element).getBytes(StandardCharsets.UTF_8));
+        return new ProducerRecord<>(topic, null, timestamp, key.apply(element), value(element), headers);
     }
 
     private byte[] value(T element) {

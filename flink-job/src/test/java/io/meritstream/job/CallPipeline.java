@@ -218,7 +218,7 @@ final class CallPipeline {
         options.put("kafka.topic.emotion-alerts", "emotion-alerts-" + suffix);
         options.put("kafka.group-id", "it-" + suffix);
         options.put("kafka.starting-offsets", "earliest");
-        // kafka.delivery-guarantee left at its default: EXACTLY_ONCE.
+        // Delivery left at its defaults: events, trends and alerts at-least-once; audio and dead letters exactly-once.
         if (!TRAINED_DEFAULT_MODEL) {
             options.put("inference.model.path", fixtureModel().toString());
         }
@@ -281,7 +281,8 @@ final class CallPipeline {
             List<EmotionTrend> emotionTrends,
             List<EmotionAlert> emotionAlerts,
             List<DeadLetter> deadLetters,
-            List<String> keys) {}
+            List<String> keys,
+            List<String> recordIds) {}
 
     /**
      * Reads every output topic from the beginning to its end with {@code isolation.level=read_committed}: records of
@@ -291,26 +292,28 @@ final class CallPipeline {
     static Outputs readCommitted(EmbeddedKafkaBroker kafka, Configuration options) {
         KafkaSettings settings = KafkaSettings.fromConfiguration(options);
         List<String> keys = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
         return new Outputs(
-                read(kafka, settings.enhancedAudioTopic(), EnhancedAudioChunk.class, keys),
-                read(kafka, settings.emotionEventsTopic(), EmotionEvent.class, keys),
-                read(kafka, settings.emotionTrendsTopic(), EmotionTrend.class, keys),
-                read(kafka, settings.emotionAlertsTopic(), EmotionAlert.class, keys),
-                read(kafka, settings.dlqTopic(), DeadLetter.class, keys),
-                keys);
+                read(kafka, settings.enhancedAudioTopic(), EnhancedAudioChunk.class, keys, ids),
+                read(kafka, settings.emotionEventsTopic(), EmotionEvent.class, keys, ids),
+                read(kafka, settings.emotionTrendsTopic(), EmotionTrend.class, keys, ids),
+                read(kafka, settings.emotionAlertsTopic(), EmotionAlert.class, keys, ids),
+                read(kafka, settings.dlqTopic(), DeadLetter.class, keys, ids),
+                keys,
+                ids);
     }
 
     private static <T extends SpecificRecord> List<T> read(
-            EmbeddedKafkaBroker kafka, String topic, Class<T> type, List<String> keys) {
-        return readCommitted(kafka, topic, SingleObjectCodec.of(type)::decode, keys);
+            EmbeddedKafkaBroker kafka, String topic, Class<T> type, List<String> keys, List<String> ids) {
+        return readCommitted(kafka, topic, SingleObjectCodec.of(type)::decode, keys, ids);
     }
 
     /**
      * Every committed value of {@code topic}, decoded by {@code decode}, in partition and offset order; each record's
-     * key (UTF-8, or null) is added to {@code keys}.
+     * key (UTF-8, or null) is added to {@code keys} and its {@link RecordIds#HEADER} (or null) to {@code ids}.
      */
     static <T> List<T> readCommitted(
-            EmbeddedKafkaBroker kafka, String topic, Function<byte[], T> decode, List<String> keys) {
+            EmbeddedKafkaBroker kafka, String topic, Function<byte[], T> decode, List<String> keys, List<String> ids) {
         Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -333,6 +336,8 @@ final class CallPipeline {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     records.add(decode.apply(record.value()));
                     keys.add(record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8));
+                    var id = record.headers().lastHeader(RecordIds.HEADER);
+                    ids.add(id == null ? null : new String(id.value(), StandardCharsets.UTF_8));
                 }
             }
         }

@@ -167,6 +167,7 @@ class FlinkSqlJsonITCase {
                         throw new AssertionError("not JSON on " + topic, e);
                     }
                 },
+                new ArrayList<>(),
                 new ArrayList<>());
     }
 }

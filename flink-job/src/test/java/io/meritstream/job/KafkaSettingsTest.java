@@ -26,8 +26,12 @@ class KafkaSettingsTest {
         assertThat(settings.emotionEventsTopic()).isEqualTo("emotion-events");
         assertThat(settings.emotionTrendsTopic()).isEqualTo("emotion-trends");
         assertThat(settings.emotionAlertsTopic()).isEqualTo("emotion-alerts");
-        assertThat(settings.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
-        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        // The topics people watch are visible at once; the audio and the dead letters are exactly once.
+        assertThat(settings.emotionEventsDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.emotionTrendsDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.emotionAlertsDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.enhancedAudioDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(settings.dlqDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
         assertThat(settings.transactionalIdPrefix()).isEqualTo("merit-stream");
         assertThat(settings.startingOffsets().getAutoOffsetResetStrategy()).isEqualTo(OffsetResetStrategy.EARLIEST);
         assertThat(settings.clientProperties()).isEmpty();
@@ -49,17 +53,43 @@ class KafkaSettingsTest {
                         settings.emotionTrendsTopic(),
                         settings.emotionAlertsTopic()))
                 .containsExactly("ea", "ee", "et", "al");
-        assertThat(settings.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
-        // The dead-letter topic follows the outputs unless its own option is set.
-        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        // The blanket option applies to every topic without its own.
+        assertThat(List.of(
+                        settings.dlqDelivery(),
+                        settings.enhancedAudioDelivery(),
+                        settings.emotionEventsDelivery(),
+                        settings.emotionTrendsDelivery(),
+                        settings.emotionAlertsDelivery()))
+                .containsOnly(DeliveryGuarantee.AT_LEAST_ONCE);
         assertThat(settings.transactionalIdPrefix()).isEqualTo("job-7");
+    }
 
-        KafkaSettings ownDlq = KafkaSettings.fromConfiguration(conf(Map.of(
+    @Test
+    void aTopicsOwnDeliveryGuaranteeWinsOverTheBlanketOne() {
+        KafkaSettings settings = KafkaSettings.fromConfiguration(conf(Map.of(
                 "kafka.bootstrap-servers", "b1:9092",
                 "kafka.delivery-guarantee", "exactly-once",
-                "kafka.dlq-delivery-guarantee", "none")));
-        assertThat(ownDlq.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
-        assertThat(ownDlq.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.NONE);
+                "kafka.delivery.emotion-alerts", "at-least-once",
+                "kafka.delivery.dlq", "none")));
+        assertThat(settings.emotionAlertsDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(settings.dlqDelivery()).isEqualTo(DeliveryGuarantee.NONE);
+        assertThat(settings.emotionEventsDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(settings.emotionTrendsDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(settings.enhancedAudioDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+
+        // Without the blanket option, the rest keep their defaults.
+        KafkaSettings one = KafkaSettings.fromConfiguration(
+                conf(Map.of("kafka.bootstrap-servers", "b1:9092", "kafka.delivery.enhanced-audio", "at-least-once")));
+        assertThat(one.enhancedAudioDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+        assertThat(one.dlqDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(one.emotionEventsDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+    }
+
+    @Test
+    void theOldDeadLetterOptionStillWorks() {
+        KafkaSettings settings = KafkaSettings.fromConfiguration(
+                conf(Map.of("kafka.bootstrap-servers", "b1:9092", "kafka.dlq-delivery-guarantee", "none")));
+        assertThat(settings.dlqDelivery()).isEqualTo(DeliveryGuarantee.NONE);
     }
 
     @Test
@@ -91,14 +121,14 @@ class KafkaSettingsTest {
                 "kafka.properties.security.protocol", "SASL_SSL",
                 "kafka.properties.sasl.mechanism", "PLAIN",
                 "kafka.properties.sasl.jaas.config", "secret-config",
-                "kafka.dlq-delivery-guarantee", "exactly-once")));
+                "kafka.delivery.dlq", "at-least-once")));
         assertThat(settings.clientProperties())
                 .containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("sasl.mechanism", "PLAIN")
                 .containsEntry("sasl.jaas.config", "secret-config")
                 .hasSize(3);
         assertThat(settings.toString()).contains("sasl.jaas.config").doesNotContain("secret-config");
-        assertThat(settings.dlqDeliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(settings.dlqDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
     }
 
     @Test
@@ -175,16 +205,15 @@ class KafkaSettingsTest {
     @Test
     void unknownDeliveryGuaranteeNamesTheOption() {
         assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
-                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.dlq-delivery-guarantee", "MAYBE_ONCE"))))
-                .hasMessageContaining("kafka.dlq-delivery-guarantee");
+                        conf(Map.of("kafka.bootstrap-servers", "b:1", "kafka.delivery.emotion-events", "MAYBE_ONCE"))))
+                .hasMessageContaining("kafka.delivery.emotion-events");
     }
 
     @Test
     void sourceAndSinkBuildFromTheSettings() {
         KafkaSettings settings = KafkaSettings.fromConfiguration(conf(Map.of(
                 "kafka.bootstrap-servers", "b:1",
-                "kafka.properties.security.protocol", "SSL",
-                "kafka.dlq-delivery-guarantee", "exactly-once")));
+                "kafka.properties.security.protocol", "SSL")));
         // The connectors keep what they were built with in private fields: read them, so that a lost property fails.
         Properties source = field(KafkaConnectors.audioFrameSource(settings).build(), "props", Properties.class);
         assertThat(source)
@@ -198,8 +227,13 @@ class KafkaSettingsTest {
                 .containsEntry("transaction.timeout.ms", KafkaConnectors.DEFAULT_TRANSACTION_TIMEOUT_MS);
         assertThat(field(dlq, "deliveryGuarantee", DeliveryGuarantee.class)).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
         assertThat(field(dlq, "transactionalIdPrefix", String.class)).isEqualTo("merit-stream-audio-dlq");
+        KafkaSink<?> audio = KafkaConnectors.enhancedAudioSink(settings);
+        assertThat(field(audio, "deliveryGuarantee", DeliveryGuarantee.class))
+                .isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(field(audio, "transactionalIdPrefix", String.class)).isEqualTo("merit-stream-enhanced-audio");
         KafkaSink<?> events = KafkaConnectors.emotionEventsSink(settings);
-        assertThat(field(events, "transactionalIdPrefix", String.class)).isEqualTo("merit-stream-emotion-events");
+        assertThat(field(events, "deliveryGuarantee", DeliveryGuarantee.class))
+                .isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
     }
 
     private static <T> T field(Object target, String name, Class<T> type) {

@@ -26,6 +26,7 @@ class RecordSerializationSchemaTest {
                 "audio-dlq",
                 DeadLetter.class,
                 l -> ("k-" + l.getOffset()).getBytes(StandardCharsets.UTF_8),
+                RecordIds::of,
                 ValueFormat.AVRO);
         // Flink ships the schema to the TaskManagers by Java serialization; the codec is rebuilt there.
         RecordSerializationSchema<DeadLetter> shipped =
@@ -39,12 +40,15 @@ class RecordSerializationSchemaTest {
         assertThat(record.value()[1]).isEqualTo((byte) 0x01);
         assertThat(SingleObjectCodec.of(DeadLetter.class).decode(record.value()))
                 .isEqualTo(letter);
+        assertThat(record.headers().toArray()).hasSize(1);
+        assertThat(new String(record.headers().lastHeader(RecordIds.HEADER).value(), StandardCharsets.UTF_8))
+                .isEqualTo("dead-letter/UNDECODABLE/1/99/audio-frames");
     }
 
     @Test
     void nullKeyMeansNoKey() {
         RecordSerializationSchema<DeadLetter> schema =
-                new RecordSerializationSchema<>("t", DeadLetter.class, l -> null, ValueFormat.AVRO);
+                new RecordSerializationSchema<>("t", DeadLetter.class, l -> null, RecordIds::of, ValueFormat.AVRO);
         DeadLetter letter = FrameDecoder.deadLetter(
                 new IngestRecord("in", 0, 0, null, null, 0, 0), DeadLetterReason.UNDECODABLE, "x", 10, 1L);
         assertThat(schema.serialize(letter, null, null).key()).isNull();
@@ -56,7 +60,8 @@ class RecordSerializationSchemaTest {
                 "audio-frames", 1, 99, "call-7".getBytes(StandardCharsets.UTF_8), new byte[] {1, 2, 3}, 0, 0);
         DeadLetter letter = FrameDecoder.deadLetter(rejected, DeadLetterReason.UNDECODABLE, "bad", 1024, 123L);
         RecordSerializationSchema<DeadLetter> schema = InstantiationUtil.clone(
-                new RecordSerializationSchema<>("audio-dlq", DeadLetter.class, l -> null, ValueFormat.JSON),
+                new RecordSerializationSchema<>(
+                        "audio-dlq", DeadLetter.class, l -> null, RecordIds::of, ValueFormat.JSON),
                 getClass().getClassLoader());
 
         JsonNode json =

@@ -5,6 +5,7 @@ import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.job.RecordIds;
 import io.meritstream.schemas.SingleObjectCodec;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.apache.avro.specific.SpecificRecord;
@@ -25,6 +27,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,7 +35,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads the job's output topics under {@code isolation.level=read_committed} (only what the exactly-once sinks
  * committed): every record is decoded from the wire format, appended to a JSONL file per topic in Avro's JSON
- * encoding, handed to a {@link Listener}, and enhanced audio is kept for {@link EnhancedAudioAssembler}.
+ * encoding, handed to a {@link Listener}, and enhanced audio is kept for {@link EnhancedAudioAssembler}. A record whose
+ * {@link RecordIds#HEADER} was seen before on its topic is a repeat that an at-least-once sink wrote again after a
+ * restart: it is counted ({@link #repeats()}) and dropped, so each record is handled once.
  */
 public final class OutputCollector implements AutoCloseable {
     /** Sees every decoded record, on the collector's thread. */
@@ -64,6 +69,7 @@ public final class OutputCollector implements AutoCloseable {
     private final Listener listener;
     private final Map<String, Long> counts = new LinkedHashMap<>();
     private long undecodable;
+    private long repeats;
     private long lastRecordNanos = System.nanoTime();
 
     /**
@@ -172,6 +178,11 @@ public final class OutputCollector implements AutoCloseable {
         return undecodable;
     }
 
+    /** Records dropped because a record with the same {@link RecordIds#HEADER} came before on the topic. */
+    public long repeats() {
+        return repeats;
+    }
+
     public OutputTopics topics() {
         return topics;
     }
@@ -197,6 +208,7 @@ public final class OutputCollector implements AutoCloseable {
     private final class Handler<T extends SpecificRecord> {
         private final SingleObjectCodec<T> codec;
         private final BufferedWriter jsonl;
+        private final Set<String> seenIds = new HashSet<>();
 
         Handler(Class<T> type, Path jsonlFile) throws IOException {
             this.codec = SingleObjectCodec.of(type);
@@ -210,6 +222,11 @@ public final class OutputCollector implements AutoCloseable {
         }
 
         void handle(ConsumerRecord<byte[], byte[]> record) throws IOException {
+            Header id = record.headers().lastHeader(RecordIds.HEADER);
+            if (id != null && !seenIds.add(new String(id.value(), StandardCharsets.UTF_8))) {
+                repeats++;
+                return;
+            }
             T value;
             try {
                 value = codec.decode(record.value());
