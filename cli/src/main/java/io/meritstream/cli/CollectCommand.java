@@ -26,7 +26,9 @@ import picocli.CommandLine.Spec;
         description = {
             "Reads the job's output topics into a WAV per channel and a JSONL file per topic.",
             "",
-            "Reads with isolation.level=read_committed (only what the exactly-once sinks committed) and writes:",
+            "Reads with isolation.level=read_committed (only what the exactly-once sinks committed), drops records"
+                    + " whose merit-record-id header came before (what an at-least-once topic repeats after a"
+                    + " restart) and writes:",
             "  <out>/<session>.<channel>.enhanced.wav   the enhanced audio of each channel (chunks in seq order)",
             "  <out>/<topic>.jsonl                      every record, in Avro's JSON encoding, one per line",
             "until no record arrived for --idle-seconds, --max-seconds passed, or Ctrl-C.",

@@ -39,8 +39,8 @@ public final class JobOptions {
     @Option(
             names = "--checkpoint-interval",
             defaultValue = "1s",
-            description = "Checkpoint interval; the exactly-once sinks publish output at each checkpoint, so it is also"
-                    + " the output's delay (default: ${DEFAULT-VALUE}).")
+            description = "Checkpoint interval; the exactly-once sinks (enhanced audio, dead letters) publish at each"
+                    + " checkpoint, so it is also their output's delay (default: ${DEFAULT-VALUE}).")
     String checkpointInterval;
 
     @Option(

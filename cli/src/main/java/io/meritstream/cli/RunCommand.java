@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Runs the job against an existing Kafka cluster, on a Flink MiniCluster in this JVM, until Ctrl-C. Reads"
                     + " AudioFrames from --input-topic and writes enhanced audio, emotion events, trends, alerts and"
-                    + " dead letters to their topics (exactly-once, published at each checkpoint).",
+                    + " dead letters to their topics (events, trends and alerts at once and at least once; enhanced audio"
+                    + " and dead letters exactly once, published at each checkpoint: see kafka.delivery.*).",
             "",
             "On a Flink cluster, submit the job jar instead (flink-job/target/merit-job.jar: the job without"
                     + " Flink, logging or ONNX Runtime, which the cluster provides; see deploy/local and deploy/k8s)."

@@ -81,10 +81,10 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
     @Option(
             names = "--delivery",
             paramLabel = "G",
-            description = "kafka.delivery-guarantee of the job's sinks: at-least-once (default: every event is visible"
-                    + " at once, so latency is the pipeline's) or exactly-once (visible at checkpoints: latency then"
-                    + " includes the checkpoint interval).")
-    String delivery = "at-least-once";
+            description =
+                    "kafka.delivery-guarantee of every sink of the job (default: the job's own per-topic defaults,"
+                            + " events and alerts at-least-once): exactly-once makes them visible only at checkpoints.")
+    String delivery;
 
     @Option(names = "--skip-pipeline", description = "Leave out the Kafka + Flink part.")
     boolean skipPipeline;
@@ -182,16 +182,26 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
         if (levels.size() > 0) {
             s.append(String.format("%npipeline, real time (hop 1 s)%n"));
             s.append(String.format(
-                    "%8s %12s %12s %8s %8s %8s  %s%n",
-                    "channels", "in win/s", "out ev/s", "p50 ms", "p99 ms", "cores", "keeps up"));
+                    "%8s %12s %12s %8s %8s %11s %11s %8s  %s%n",
+                    "channels",
+                    "in win/s",
+                    "out ev/s",
+                    "p50 ms",
+                    "p99 ms",
+                    "visible p50",
+                    "visible p99",
+                    "cores",
+                    "keeps up"));
             for (JsonNode l : levels) {
                 s.append(String.format(
-                        "%8d %12.1f %12.1f %8.0f %8.0f %8.2f  %s%n",
+                        "%8d %12.1f %12.1f %8.0f %8.0f %11.0f %11.0f %8.2f  %s%n",
                         l.path("channels").asInt(),
                         l.path("input_windows_per_second").asDouble(),
                         l.path("output_events_per_second").asDouble(),
                         l.path("latency_p50_ms").asDouble(),
                         l.path("latency_p99_ms").asDouble(),
+                        l.path("event_visible_p50_ms").asDouble(),
+                        l.path("event_visible_p99_ms").asDouble(),
                         l.path("cpu_cores_used").asDouble(),
                         l.path("keeps_up").asBoolean()
                                 ? "yes"
@@ -212,6 +222,13 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
         s.append(String.format("%n%-24s %s%n", "max_streams_realtime", text(r, "max_streams_realtime")));
         s.append(String.format(
                 "%-24s %s / %s ms%n", "latency p50 / p99", text(r, "latency_p50_ms"), text(r, "latency_p99_ms")));
+        s.append(String.format(
+                "%-24s events %s / %s ms, alerts %s / %s ms (p50 / p99 at the first level)%n",
+                "frame to visible",
+                text(r, "event_visible_p50_ms"),
+                text(r, "event_visible_p99_ms"),
+                text(r, "alert_visible_p50_ms"),
+                text(r, "alert_visible_p99_ms")));
         s.append(String.format(
                 "%-24s %s (cpu %s)%n", "pipeline_vs_raw", text(r, "pipeline_vs_raw"), text(r, "pipeline_vs_raw_cpu")));
         s.append(String.format("%-24s %s%n", "sparse_vs_dense", text(r, "sparse_vs_dense")));

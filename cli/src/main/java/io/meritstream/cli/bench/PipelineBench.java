@@ -2,6 +2,7 @@ package io.meritstream.cli.bench;
 
 import io.meritstream.avro.AudioEncoding;
 import io.meritstream.avro.AudioFrame;
+import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.TrendKind;
@@ -43,8 +44,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /**
  * The whole streaming path on one machine: an embedded Kafka broker, a Flink MiniCluster, and the real job as its entry
  * point builds it from options ({@link MeritStreamJob#fromConfiguration}: Kafka source, decode, window, infer, analyse,
- * five Kafka sinks), fed with synthetic 16 kHz channels. The emotion events are read back from Kafka, so a latency
- * covers produce → broker → decode → window → infer → analyse → broker → consume.
+ * five Kafka sinks), fed with synthetic 16 kHz channels. Events, trends and alerts are read back from Kafka as a
+ * supervisor's client reads them (read_committed), so a latency covers produce → broker → decode → window → infer →
+ * analyse → broker → commit (for an exactly-once topic) → consume.
  */
 public final class PipelineBench implements AutoCloseable {
     /** Samples per 20 ms frame at 16 kHz: the producer's frame size. */
@@ -66,6 +68,7 @@ public final class PipelineBench implements AutoCloseable {
     private static final SingleObjectCodec<AudioFrame> FRAMES = SingleObjectCodec.of(AudioFrame.class);
     private static final SingleObjectCodec<EmotionEvent> EVENTS = SingleObjectCodec.of(EmotionEvent.class);
     private static final SingleObjectCodec<EmotionTrend> TRENDS = SingleObjectCodec.of(EmotionTrend.class);
+    private static final SingleObjectCodec<EmotionAlert> ALERTS = SingleObjectCodec.of(EmotionAlert.class);
 
     private final Settings settings;
     private final EmbeddedKafkaBroker kafka;
@@ -116,7 +119,10 @@ public final class PipelineBench implements AutoCloseable {
      * @param outputEventsPerSecond emotion events read back per second during the measurement interval
      * @param latencyMs frame-to-event latency: from the send of the first frame whose audio is new in a window to the
      *     arrival of the window's event at the consumer (includes waiting up to one hop for the window to close)
-     * @param processingMs from the send of the window's last frame to the arrival of its event (no hop wait)
+     * @param eventVisibleMs frame-to-visible latency of the events: from the send of the window's last frame (the end of
+     *     its evidence) to the arrival of its event at a read_committed consumer
+     * @param alertVisibleMs the same for alerts: from the send of the last frame of the window that triggered the alert
+     * @param checkpoints the job's checkpoints during the level
      * @param failedWindows windows with a trend update but no event: inference failed for them
      * @param producerMaxLagMs how late the producer sent its frames at worst (a late producer understates the load)
      * @param cpuCoresUsed process CPU seconds per wall second during the measurement interval (broker, Flink, ORT)
@@ -127,7 +133,9 @@ public final class PipelineBench implements AutoCloseable {
             double inputWindowsPerSecond,
             double outputEventsPerSecond,
             Percentiles latencyMs,
-            Percentiles processingMs,
+            Percentiles eventVisibleMs,
+            Percentiles alertVisibleMs,
+            Checkpoints checkpoints,
             long failedWindows,
             double producerMaxLagMs,
             double cpuCoresUsed,
@@ -183,30 +191,37 @@ public final class PipelineBench implements AutoCloseable {
             List<EventReader.Arrival> arrivals = reader.stop();
             double hopMs = settings.hopSamples() / 16.0;
             List<Double> latencies = new ArrayList<>();
-            List<Double> processing = new ArrayList<>();
+            List<Double> eventVisible = new ArrayList<>();
+            List<Double> alertVisible = new ArrayList<>();
             int events = 0;
             int trends = 0;
             for (EventReader.Arrival a : arrivals) {
                 if (a.nanos < measureFrom || a.nanos > measureTo) {
                     continue;
                 }
-                if (!a.event) {
+                if (a.kind == EventReader.Kind.TREND) {
                     trends++;
                     continue;
                 }
-                events++;
+                events += a.kind == EventReader.Kind.EVENT ? 1 : 0;
                 AtomicLongArray sent = sendNanos.get(a.streamKey);
                 if (sent == null) {
                     continue;
                 }
-                long lastFrame = Math.max(0, (a.windowEndSample + FRAME_SAMPLES - 1) / FRAME_SAMPLES - 1);
-                long firstNewFrame = Math.max(0, (a.windowEndSample - settings.hopSamples()) / FRAME_SAMPLES);
+                long lastFrame = Math.max(0, (a.evidenceEndSample + FRAME_SAMPLES - 1) / FRAME_SAMPLES - 1);
+                long firstNewFrame = Math.max(0, (a.evidenceEndSample - settings.hopSamples()) / FRAME_SAMPLES);
                 if (lastFrame >= sent.length() || sent.get((int) lastFrame) == 0) {
                     continue; // a final window of silence after the run: no frame of ours ends it
                 }
-                latencies.add((a.nanos - sent.get((int) firstNewFrame)) / 1e6);
-                processing.add((a.nanos - sent.get((int) lastFrame)) / 1e6);
+                double visible = (a.nanos - sent.get((int) lastFrame)) / 1e6;
+                if (a.kind == EventReader.Kind.ALERT) {
+                    alertVisible.add(visible);
+                } else {
+                    latencies.add((a.nanos - sent.get((int) firstNewFrame)) / 1e6);
+                    eventVisible.add(visible);
+                }
             }
+            Checkpoints checkpoints = checkpoints(job);
             double seconds = measure.toNanos() / 1e9;
             double input = channels * 1000.0 / hopMs;
             double output = events / seconds;
@@ -219,7 +234,9 @@ public final class PipelineBench implements AutoCloseable {
                     input,
                     output,
                     latency,
-                    Percentiles.of(toArray(processing)),
+                    Percentiles.of(toArray(eventVisible)),
+                    Percentiles.of(toArray(alertVisible)),
+                    checkpoints,
                     failed,
                     maxLagMs,
                     (c1 - c0) / 1e9 / seconds,
@@ -289,7 +306,8 @@ public final class PipelineBench implements AutoCloseable {
             ThreadCpu.Snapshot last = ThreadCpu.take();
             long lastEvents = reader.events();
             List<EventReader.Arrival> all = reader.stop();
-            List<EventReader.Arrival> events = all.stream().filter(a -> a.event).toList();
+            List<EventReader.Arrival> events =
+                    all.stream().filter(a -> a.kind == EventReader.Kind.EVENT).toList();
             if (events.size() < 10) {
                 throw new IllegalStateException("the pipeline produced only " + events.size() + " events from "
                         + expected + " windows of backlog within " + timeout.toSeconds() + " s");
@@ -347,6 +365,37 @@ public final class PipelineBench implements AutoCloseable {
         MeritStreamJob.fromConfiguration(conf).build(env);
         JobGraph graph = env.getStreamGraph().getJobGraph();
         return cluster.submitJob(graph).get(2, TimeUnit.MINUTES).getJobID();
+    }
+
+    /**
+     * What checkpointing cost the job so far: completed checkpoints, their end-to-end duration and state size (Flink's
+     * own checkpoint statistics, as its web UI shows them).
+     *
+     * @param intervalMs the configured interval
+     */
+    public record Checkpoints(
+            long intervalMs,
+            long completed,
+            long failed,
+            double p50DurationMs,
+            long maxDurationMs,
+            long p50StateBytes) {}
+
+    private Checkpoints checkpoints(JobID job) throws Exception {
+        var graph = cluster.getExecutionGraph(job).get(30, TimeUnit.SECONDS);
+        var config = graph.getCheckpointCoordinatorConfiguration();
+        var stats = graph.getCheckpointStatsSnapshot();
+        if (stats == null || config == null) {
+            return new Checkpoints(config == null ? 0 : config.getCheckpointInterval(), 0, 0, 0, 0, 0);
+        }
+        var summary = stats.getSummaryStats();
+        return new Checkpoints(
+                config.getCheckpointInterval(),
+                stats.getCounts().getNumberOfCompletedCheckpoints(),
+                stats.getCounts().getNumberOfFailedCheckpoints(),
+                summary.getEndToEndDurationStats().getQuantile(0.5),
+                summary.getEndToEndDurationStats().getMaximum(),
+                (long) summary.getStateSizeStats().getQuantile(0.5));
     }
 
     private void waitUntilRunning(JobID job) throws Exception {
@@ -419,9 +468,19 @@ public final class PipelineBench implements AutoCloseable {
         return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
-    /** Reads the events and trends topics from the start, recording when each record arrived. */
+    /**
+     * Reads the events, trends and alerts topics from the start as a supervisor's client would (read_committed:
+     * records of an exactly-once topic arrive when their checkpoint commits), recording when each record arrived.
+     */
     private final class EventReader implements AutoCloseable {
-        record Arrival(long nanos, boolean event, String streamKey, long windowEndSample) {}
+        enum Kind {
+            EVENT,
+            TREND,
+            ALERT
+        }
+
+        /** @param evidenceEndSample end of the window the record reports on (an alert: its trigger window) */
+        record Arrival(long nanos, Kind kind, String streamKey, long evidenceEndSample) {}
 
         private final Topics topics;
         private final List<Arrival> arrivals = new ArrayList<>();
@@ -439,9 +498,10 @@ public final class PipelineBench implements AutoCloseable {
             p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
             p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
             p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
             List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : List.of(topics.events, topics.trends)) {
+            for (String topic : List.of(topics.events, topics.trends, topics.alerts)) {
                 consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
             }
             consumer.assign(partitions);
@@ -461,19 +521,26 @@ public final class PipelineBench implements AutoCloseable {
                                         EmotionEvent e = EVENTS.decode(r.value());
                                         a = new Arrival(
                                                 at,
-                                                true,
+                                                Kind.EVENT,
                                                 e.getSessionId() + "/" + e.getChannel(),
                                                 e.getWindowEndSample());
+                                    } else if (r.topic().equals(topics.alerts)) {
+                                        EmotionAlert x = ALERTS.decode(r.value());
+                                        a = new Arrival(
+                                                at,
+                                                Kind.ALERT,
+                                                x.getSessionId() + "/" + x.getChannel(),
+                                                x.getTimeMs() * 16);
                                     } else {
                                         EmotionTrend t = TRENDS.decode(r.value());
                                         if (t.getKind() != TrendKind.UPDATE) {
                                             continue;
                                         }
-                                        a = new Arrival(at, false, t.getSessionId() + "/" + t.getChannel(), -1);
+                                        a = new Arrival(at, Kind.TREND, t.getSessionId() + "/" + t.getChannel(), -1);
                                     }
                                     synchronized (this) {
                                         arrivals.add(a);
-                                        eventCount += a.event ? 1 : 0;
+                                        eventCount += a.kind == Kind.EVENT ? 1 : 0;
                                     }
                                     listener.accept(a);
                                 }

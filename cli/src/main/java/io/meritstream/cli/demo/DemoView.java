@@ -60,8 +60,10 @@ public final class DemoView implements OutputCollector.Listener {
     private final List<String> alertLog = new ArrayList<>();
     private final long[] latencies = new long[256];
     private final long[] visibleLatencies = new long[256];
+    private final long[] alertVisibleLatencies = new long[64];
     private int latencyCount;
     private int visibleCount;
+    private int alertVisibleCount;
     private long events;
     private long deadLetters;
     private long enhancedSamples;
@@ -122,12 +124,9 @@ public final class DemoView implements OutputCollector.Listener {
         channel.events++;
         events++;
         latencies[latencyCount++ % latencies.length] = event.getLatencyMs();
-        if (replayStartMs > 0 && speed > 0) {
-            // From the moment the window's audio was complete (at replay pace) to this consumer seeing the event; it
-            // includes the exactly-once sinks' wait for the next checkpoint.
-            long audioCompleteMs = replayStartMs + Math.round(event.getWindowEndMs() / speed);
-            visibleLatencies[visibleCount++ % visibleLatencies.length] =
-                    Math.max(0, System.currentTimeMillis() - audioCompleteMs);
+        long visible = visibleLatency(event.getWindowEndMs());
+        if (visible >= 0) {
+            visibleLatencies[visibleCount++ % visibleLatencies.length] = visible;
         }
     }
 
@@ -149,6 +148,10 @@ public final class DemoView implements OutputCollector.Listener {
     public synchronized void onAlert(EmotionAlert alert) {
         Channel channel = channel(alert.getSessionId(), alert.getChannel());
         boolean start = alert.getKind() == AlertKind.NEGATIVE_SPIKE_START;
+        long visible = visibleLatency(alert.getTimeMs());
+        if (start && visible >= 0) {
+            alertVisibleLatencies[alertVisibleCount++ % alertVisibleLatencies.length] = visible;
+        }
         channel.alertActive = start;
         if (start) {
             channel.alertSinceS = alert.getTimeMs() / 1000.0;
@@ -334,14 +337,28 @@ public final class DemoView implements OutputCollector.Listener {
                 deadLetters);
     }
 
+    /**
+     * From the moment the audio up to {@code evidenceEndMs} of a channel was complete (at replay pace) to now, when this
+     * consumer sees a record about it; -1 when the replay's pace is unknown.
+     */
+    private long visibleLatency(long evidenceEndMs) {
+        if (replayStartMs <= 0 || speed <= 0) {
+            return -1;
+        }
+        long audioCompleteMs = replayStartMs + Math.round(evidenceEndMs / speed);
+        return Math.max(0, System.currentTimeMillis() - audioCompleteMs);
+    }
+
     private String latencyLine() {
         return String.format(
                 Locale.ROOT,
-                "latency: job p50 %s p95 %s   audio-to-consumer p50 %s p95 %s (includes the exactly-once commit)",
+                "latency: job p50 %s p95 %s   audio to visible: events p50 %s p95 %s, alerts p50 %s max %s",
                 percentile(latencies, latencyCount, 0.5),
                 percentile(latencies, latencyCount, 0.95),
                 percentile(visibleLatencies, visibleCount, 0.5),
-                percentile(visibleLatencies, visibleCount, 0.95));
+                percentile(visibleLatencies, visibleCount, 0.95),
+                percentile(alertVisibleLatencies, alertVisibleCount, 0.5),
+                percentile(alertVisibleLatencies, alertVisibleCount, 1.0));
     }
 
     static String percentile(long[] ring, int count, double q) {

@@ -33,8 +33,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the job's output topics under {@code isolation.level=read_committed} (only what the exactly-once sinks
- * committed): every record is decoded from the wire format, appended to a JSONL file per topic in Avro's JSON
+ * Reads the job's output topics under {@code isolation.level=read_committed} (of the exactly-once topics, only
+ * what their sinks committed): every record is decoded from the wire format, appended to a JSONL file per topic in Avro's JSON
  * encoding, handed to a {@link Listener}, and enhanced audio is kept for {@link EnhancedAudioAssembler}. A record whose
  * {@link RecordIds#HEADER} was seen before on its topic is a repeat that an at-least-once sink wrote again after a
  * restart: it is counted ({@link #repeats()}) and dropped, so each record is handled once.
