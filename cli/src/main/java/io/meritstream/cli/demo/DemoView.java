@@ -47,9 +47,18 @@ public final class DemoView implements OutputCollector.Listener {
         double alertSinceS;
         long events;
         long audioSamples;
-        boolean finished;
+        boolean summaryArrived;
+        boolean audioEnded;
         /** Seconds of the channel's own speech its latest window was judged against; 0 = judged alone. */
         float referenceSeconds;
+
+        /**
+         * Both the session summary and the last enhanced-audio chunk arrived. They come on topics with different
+         * guarantees: the summary at once, the exactly-once audio at the next checkpoint.
+         */
+        boolean finished() {
+            return summaryArrived && audioEnded;
+        }
     }
 
     private final PrintWriter out;
@@ -112,6 +121,7 @@ public final class DemoView implements OutputCollector.Listener {
         Channel channel = channel(chunk.getSessionId(), chunk.getChannel());
         long samples = chunk.getPayload().remaining() / 2;
         channel.audioSamples += samples;
+        channel.audioEnded |= chunk.getEndOfStream();
         enhancedSamples += samples;
     }
 
@@ -134,7 +144,7 @@ public final class DemoView implements OutputCollector.Listener {
     public synchronized void onTrend(EmotionTrend trend) {
         Channel channel = channel(trend.getSessionId(), trend.getChannel());
         if (trend.getKind() == TrendKind.SESSION_SUMMARY) {
-            channel.finished = true;
+            channel.summaryArrived = true;
             return;
         }
         channel.lastNegativity = trend.getNegativity();
@@ -175,13 +185,13 @@ public final class DemoView implements OutputCollector.Listener {
     /** True once every expected stream has its session summary. */
     public synchronized boolean allFinished() {
         return !calls.isEmpty()
-                && calls.values().stream().flatMap(m -> m.values().stream()).allMatch(c -> c.finished);
+                && calls.values().stream().flatMap(m -> m.values().stream()).allMatch(Channel::finished);
     }
 
     public synchronized Set<String> unfinished() {
         Set<String> names = new java.util.TreeSet<>();
         calls.forEach((session, channels) -> channels.forEach((name, c) -> {
-            if (!c.finished) {
+            if (!c.finished()) {
                 names.add(session + "/" + name);
             }
         }));
@@ -309,7 +319,7 @@ public final class DemoView implements OutputCollector.Listener {
                     .append(String.format(Locale.ROOT, "  ALERT since %.1f s", c.alertSinceS))
                     .append(colour ? RESET : "");
         }
-        if (c.finished) {
+        if (c.finished()) {
             s.append(colour ? DIM : "").append("  done").append(colour ? RESET : "");
         }
         return s.toString();

@@ -9,6 +9,7 @@ import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionProbabilities;
 import io.meritstream.avro.EmotionTrend;
+import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.avro.TrendKind;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -50,8 +51,34 @@ class DemoViewTest {
         view.expect("call-1", "customer", null);
         view.expect("call-1", "agent", null);
         view.onTrend(trend(TrendKind.SESSION_SUMMARY, 0.1f));
+        view.onChunk(lastChunk("customer"));
         assertThat(view.allFinished()).isFalse();
         assertThat(view.unfinished()).containsExactly("call-1/agent");
+    }
+
+    @Test
+    void aChannelIsNotFinishedUntilItsLastAudioChunkArrivedToo() {
+        // The summary (at-least-once: visible at once) can arrive up to a checkpoint before the last enhanced-audio
+        // chunk (exactly-once: visible at the checkpoint); the demo must not write the WAVs before that chunk.
+        DemoView view = new DemoView(new PrintWriter(new StringWriter()), true, 1);
+        view.expect("call-1", "customer", null);
+        view.onTrend(trend(TrendKind.SESSION_SUMMARY, 0.1f));
+        assertThat(view.allFinished()).isFalse();
+        assertThat(view.unfinished()).containsExactly("call-1/customer");
+        view.onChunk(lastChunk("customer"));
+        assertThat(view.allFinished()).isTrue();
+    }
+
+    private static EnhancedAudioChunk lastChunk(String channel) {
+        return EnhancedAudioChunk.newBuilder()
+                .setSessionId("call-1")
+                .setChannel(channel)
+                .setSeq(9)
+                .setStartSample(9 * 16_000)
+                .setPayload(java.nio.ByteBuffer.wrap(new byte[320]))
+                .setModelVersion("test")
+                .setEndOfStream(true)
+                .build();
     }
 
     @Test
