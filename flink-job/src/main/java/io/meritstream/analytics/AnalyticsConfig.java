@@ -1,6 +1,5 @@
 package io.meritstream.analytics;
 
-import io.meritstream.job.AnalyticsOptions;
 import java.io.Serializable;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
@@ -22,6 +21,7 @@ public final class AnalyticsConfig implements Serializable {
     public final double enterThreshold;
     public final double exitThreshold;
     public final int consecutiveHops;
+    public final int maxGapHops;
     public final long cooldownMs;
     public final int vadFrameMs;
     public final double vadEnergyThresholdDb;
@@ -57,6 +57,7 @@ public final class AnalyticsConfig implements Serializable {
         }
 
         this.consecutiveHops = requireIntRange(AnalyticsOptions.ALERT_CONSECUTIVE_HOPS, conf, 1, 1000);
+        this.maxGapHops = requireIntRange(AnalyticsOptions.ALERT_MAX_GAP_HOPS, conf, 0, 1000);
         Duration cooldown = conf.get(AnalyticsOptions.ALERT_COOLDOWN);
         requireDuration(AnalyticsOptions.ALERT_COOLDOWN, cooldown, Duration.ZERO, Duration.ofDays(1));
         this.cooldownMs = cooldown.toMillis();

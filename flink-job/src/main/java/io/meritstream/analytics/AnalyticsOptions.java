@@ -1,4 +1,4 @@
-package io.meritstream.job;
+package io.meritstream.analytics;
 
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
@@ -50,8 +50,15 @@ public final class AnalyticsOptions {
                     "analytics.alert.consecutive-hops")
             .intType()
             .defaultValue(3)
-            .withDescription("K: consecutive speech hops the negativity must stay above the enter threshold before"
-                    + " NEGATIVE_SPIKE_START. Non-speech hops neither count nor break the run. Allowed: 1 to 1000.");
+            .withDescription("K: speech hops of a run with the negativity above the enter threshold before"
+                    + " NEGATIVE_SPIKE_START (in a row, unless 'analytics.alert.max-gap-hops' allows gaps). Non-speech"
+                    + " hops neither count nor break the run. Allowed: 1 to 1000.");
+
+    public static final ConfigOption<Integer> ALERT_MAX_GAP_HOPS = ConfigOptions.key("analytics.alert.max-gap-hops")
+            .intType()
+            .defaultValue(0)
+            .withDescription("G: speech hops in a row at or below the enter threshold that a run towards K survives;"
+                    + " one more breaks it. 0 means K hops in a row. Allowed: 0 to 1000.");
 
     public static final ConfigOption<Duration> ALERT_COOLDOWN = ConfigOptions.key("analytics.alert.cooldown")
             .durationType()

@@ -286,12 +286,13 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
             s.audio.extendEnd(windowEnd);
         }
 
-        float slope = s.trend.update(r.emotionProbabilities, speech, owned, hopSeconds, timeMs, config);
-        float negativity = config.negativity(s.trend.smoothed);
-        ctx.output(EMOTION_TRENDS, trend(s, TrendKind.UPDATE, r.windowIndex, timeMs, negativity, slope, speech));
-        SpikeDetector.Decision decision = s.spikes.onHop(speech, negativity, timeMs, config);
-        if (decision != null) {
-            ctx.output(EMOTION_ALERTS, alert(s, decision, r.windowIndex, timeMs, negativity));
+        TrendAndSpikeStep.Outcome hop = TrendAndSpikeStep.apply(
+                s.trend, s.spikes, r.emotionProbabilities, speech, owned, hopSeconds, timeMs, config);
+        ctx.output(
+                EMOTION_TRENDS,
+                trend(s, TrendKind.UPDATE, r.windowIndex, timeMs, hop.negativity(), hop.slope(), speech));
+        if (hop.decision() != null) {
+            ctx.output(EMOTION_ALERTS, alert(s, hop.decision(), r.windowIndex, timeMs, hop.negativity()));
         }
         s.nextIndex = r.windowIndex + 1;
         s.lastWindowIndex = r.windowIndex;

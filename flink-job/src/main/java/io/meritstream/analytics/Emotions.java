@@ -33,4 +33,13 @@ final class Emotions {
     static EmotionProbabilities probabilities(float[] p) {
         return new EmotionProbabilities(p[ANGRY], p[SAD], p[HAPPY], p[NEUTRAL]);
     }
+
+    static float[] values(EmotionProbabilities p) {
+        float[] values = new float[COUNT];
+        values[ANGRY] = p.getAngry();
+        values[SAD] = p.getSad();
+        values[HAPPY] = p.getHappy();
+        values[NEUTRAL] = p.getNeutral();
+        return values;
+    }
 }

@@ -6,9 +6,12 @@ import io.meritstream.avro.AlertKind;
  * Hysteresis over the smoothed negativity of one channel.
  *
  * <ul>
- *   <li>A spike starts (NEGATIVE_SPIKE_START) on the K-th consecutive speech hop with negativity strictly above the
+ *   <li>A spike starts (NEGATIVE_SPIKE_START) on the K-th speech hop of a run with negativity strictly above the
  *       enter threshold, unless less than the cooldown has passed since the previous spike ended; then it starts on
- *       the first speech hop after the cooldown at which the run still holds.
+ *       the first speech hop after the cooldown at which the run still holds. A run is broken by more than G speech
+ *       hops in a row at or below the enter threshold ({@code analytics.alert.max-gap-hops}); G = 0, the default,
+ *       means K hops in a row. A gap lets one dip of the score (a calmer phrase inside an angry stretch) delay the
+ *       alert by one hop instead of restarting the count.
  *   <li>A spike ends (NEGATIVE_SPIKE_END) on the first speech hop with negativity strictly below the exit threshold.
  *       Between the thresholds nothing changes, which is what keeps a score hovering at one threshold from flapping.
  *   <li>Non-speech (and failed) hops are transparent: they neither count towards K nor break a run, since silence
@@ -21,8 +24,10 @@ import io.meritstream.avro.AlertKind;
  */
 public class SpikeDetector {
     public boolean inSpike;
-    /** Consecutive speech hops above the enter threshold (the current run). */
+    /** Speech hops above the enter threshold in the current run. */
     public int aboveHops;
+    /** Speech hops at or below the enter threshold in a row since the run's last hop above it. */
+    public int gapHops;
     /** Time of the first hop of the current run. */
     public long runStartMs;
     /** Highest negativity since the run started. */
@@ -47,15 +52,19 @@ public class SpikeDetector {
             if (negativity < config.exitThreshold) {
                 inSpike = false;
                 aboveHops = 0;
+                gapHops = 0;
                 lastEndMs = timeMs;
                 return new Decision(AlertKind.NEGATIVE_SPIKE_END, 1);
             }
             return null;
         }
         if (!(negativity > config.enterThreshold)) {
-            aboveHops = 0;
+            if (aboveHops > 0 && ++gapHops > config.maxGapHops) {
+                aboveHops = 0;
+            }
             return null;
         }
+        gapHops = 0;
         if (aboveHops == 0) {
             runStartMs = timeMs;
             peakScore = negativity;
@@ -78,6 +87,7 @@ public class SpikeDetector {
         }
         inSpike = false;
         aboveHops = 0;
+        gapHops = 0;
         lastEndMs = timeMs;
         return new Decision(AlertKind.NEGATIVE_SPIKE_END, 0);
     }

@@ -13,7 +13,7 @@
  * out.emotionAlerts()  -> emotion-alerts   (EmotionAlert, ChannelAnalytics.EMOTION_ALERTS)
  * }</pre>
  *
- * The options are {@link io.meritstream.job.AnalyticsOptions}. Every record is keyed by sessionId on Kafka; its channel
+ * The options are {@link io.meritstream.analytics.AnalyticsOptions}. Every record is keyed by sessionId on Kafka; its channel
  * field tells a customer's and an agent's records apart.
  *
  * <h2>What comes out per channel</h2>

@@ -1,8 +1,5 @@
-package io.meritstream.job;
+package io.meritstream.inference;
 
-import io.meritstream.inference.InferenceDevice;
-import io.meritstream.inference.InferenceSettings;
-import io.meritstream.inference.ModelSpec;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;

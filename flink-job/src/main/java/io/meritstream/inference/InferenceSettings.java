@@ -3,7 +3,7 @@ package io.meritstream.inference;
 import java.io.Serializable;
 
 /**
- * Validated inference settings, as {@code io.meritstream.job.InferenceOptions#settings} reads them from the job
+ * Validated inference settings, as {@code io.meritstream.inference.InferenceOptions#settings} reads them from the job
  * configuration. Serializable: it travels with the inference function.
  *
  * @param model which model session to use

@@ -4,7 +4,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
-import io.meritstream.job.InferenceOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

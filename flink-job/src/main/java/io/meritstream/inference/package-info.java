@@ -9,7 +9,7 @@
  * }</pre>
  *
  * One {@link io.meritstream.inference.WindowResult} leaves per {@link io.meritstream.session.WindowRequest}, unordered
- * (analytics reorders by window index per channel). The options are {@link io.meritstream.job.InferenceOptions}.
+ * (analytics reorders by window index per channel). The options are {@link io.meritstream.inference.InferenceOptions}.
  * Tests and benchmarks pass their own {@link io.meritstream.inference.ModelLoader} to {@code Inference.apply}.
  *
  * <h2>How a window is processed</h2>

@@ -1,5 +1,7 @@
 package io.meritstream.job;
 
+import io.meritstream.analytics.AnalyticsOptions;
+import io.meritstream.inference.InferenceOptions;
 import io.meritstream.session.WindowingConfig;
 import io.meritstream.speaker.SpeakerReferenceConfig;
 import java.lang.reflect.Field;

@@ -1,6 +1,7 @@
 package io.meritstream.job;
 
 import io.meritstream.analytics.AnalyticsConfig;
+import io.meritstream.analytics.AnalyticsOptions;
 import io.meritstream.analytics.AnalyticsStage;
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.EmotionAlert;
@@ -8,6 +9,7 @@ import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.inference.Inference;
+import io.meritstream.inference.InferenceOptions;
 import io.meritstream.inference.InferenceSettings;
 import io.meritstream.inference.OrtModelLoader;
 import io.meritstream.inference.WindowResult;

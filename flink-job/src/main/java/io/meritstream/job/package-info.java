@@ -18,8 +18,8 @@
  * {@link io.meritstream.job.KafkaOptions} (brokers, topics, group, starting offsets, delivery guarantee, transactional
  * id prefix, {@code kafka.properties.*} pass-through), {@link io.meritstream.job.IngestOptions}, the windowing options
  * of {@link io.meritstream.session.WindowingConfig}, the speaker-reference options of {@link
- * io.meritstream.speaker.SpeakerReferenceConfig}, {@link io.meritstream.job.InferenceOptions} and {@link
- * io.meritstream.job.AnalyticsOptions}; each group has a validating reader that names the offending option.
+ * io.meritstream.speaker.SpeakerReferenceConfig}, {@link io.meritstream.inference.InferenceOptions} and {@link
+ * io.meritstream.analytics.AnalyticsOptions}; each group has a validating reader that names the offending option.
  *
  * <h2>Delivery</h2>
  *

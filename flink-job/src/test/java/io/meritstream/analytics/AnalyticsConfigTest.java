@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import io.meritstream.job.AnalyticsOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
@@ -22,6 +21,7 @@ class AnalyticsConfigTest {
         assertThat(c.enterThreshold).isEqualTo(0.6);
         assertThat(c.exitThreshold).isEqualTo(0.4);
         assertThat(c.consecutiveHops).isEqualTo(3);
+        assertThat(c.maxGapHops).isZero();
         assertThat(c.cooldownMs).isEqualTo(15_000);
         assertThat(c.vadFrameMs).isEqualTo(20);
         assertThat(c.minSpeechRatio).isEqualTo(0.2);
@@ -107,6 +107,9 @@ class AnalyticsConfigTest {
         assertRejected(
                 with(AnalyticsOptions.ALERT_CONSECUTIVE_HOPS, 0),
                 "'analytics.alert.consecutive-hops' is 0; allowed: 1 to 1000.");
+        assertRejected(
+                with(AnalyticsOptions.ALERT_MAX_GAP_HOPS, -1),
+                "'analytics.alert.max-gap-hops' is -1; allowed: 0 to 1000.");
     }
 
     @Test
@@ -150,7 +153,7 @@ class AnalyticsConfigTest {
                 assertThat(option.hasDefaultValue()).as(option.key()).isTrue();
             }
         }
-        assertThat(options).isEqualTo(13);
+        assertThat(options).isEqualTo(14);
     }
 
     private static <T> Configuration with(ConfigOption<T> option, T value) {

@@ -14,7 +14,6 @@ import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
 import io.meritstream.avro.WindowFlag;
 import io.meritstream.inference.WindowResult;
-import io.meritstream.job.AnalyticsOptions;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -273,6 +272,41 @@ class ChannelAnalyticsTest {
         assertThat(end.getEvidence().getSpikeStartMs()).isEqualTo(4_000);
         assertThat(function.spikesStarted.getCount()).isEqualTo(1);
         assertThat(function.spikesEnded.getCount()).isEqualTo(1);
+    }
+
+    @Test
+    void replayingTheEmittedEventsRaisesTheSameAlerts() throws Exception {
+        // What merit tune-alerts relies on: the events carry everything the alert rule reads. Default settings
+        // (half-life 2 s, K 3, cooldown 15 s), non-speech windows in between, two spikes.
+        AnalyticsConfig config = AnalyticsConfig.defaults();
+        var h = harness(new Configuration());
+        double[] scores = {0.1, 0.9, 0.95, 0.9, 0.9, 0.9, 0.9, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
+        int n = 0;
+        for (int round = 0; round < 3; round++) {
+            for (double score : scores) {
+                feed(h, n % 7 == 6 ? silence(n, neg(0.9)) : speech(n, neg(score)));
+                n++;
+            }
+        }
+        List<Long> jobStarts = side(h, ChannelAnalytics.EMOTION_ALERTS).stream()
+                .filter(a -> a.getKind() == AlertKind.NEGATIVE_SPIKE_START)
+                .map(EmotionAlert::getTimeMs)
+                .toList();
+        assertThat(jobStarts).as("the scenario raises more than one spike").hasSizeGreaterThan(1);
+
+        TrendTracker trend = new TrendTracker();
+        SpikeDetector spikes = new SpikeDetector();
+        List<Long> replayed = new ArrayList<>();
+        long lastEnd = 0;
+        for (EmotionEvent e : h.extractOutputValues()) {
+            long owned = Math.max(0, e.getWindowEndSample() - Math.max(e.getWindowStartSample(), lastEnd));
+            lastEnd = Math.max(lastEnd, e.getWindowEndSample());
+            TrendAndSpikeStep.Outcome hop = TrendAndSpikeStep.replay(trend, spikes, e, owned, 1.0, config);
+            if (hop.decision() != null && hop.decision().kind() == AlertKind.NEGATIVE_SPIKE_START) {
+                replayed.add(e.getWindowEndMs());
+            }
+        }
+        assertThat(replayed).isEqualTo(jobStarts);
     }
 
     @Test

@@ -2,8 +2,8 @@ package io.meritstream.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meritstream.job.AnalyticsOptions;
-import io.meritstream.job.InferenceOptions;
+import io.meritstream.analytics.AnalyticsOptions;
+import io.meritstream.inference.InferenceOptions;
 import io.meritstream.job.IngestOptions;
 import io.meritstream.job.KafkaOptions;
 import io.meritstream.job.KafkaSettings;

@@ -1,10 +1,8 @@
-package io.meritstream.job;
+package io.meritstream.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.meritstream.inference.InferenceDevice;
-import io.meritstream.inference.InferenceSettings;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 

@@ -95,6 +95,7 @@ public final class ReportGenerator {
                         .sorted((a, b) -> Long.compare(a.getTimeMs(), b.getTimeMs()))
                         .toList();
                 List<GroundTruth.Span> spans = truth.map(g -> g.spans(channel)).orElse(List.of());
+                List<Double> starts = spikeStartsS(channelAlerts);
                 panels.add(new Charts.ChannelTrend(channel, channelTrends, channelAlerts, spans));
                 channelTrends.stream()
                         .filter(t -> t.getKind() == TrendKind.SESSION_SUMMARY && t.getSummary() != null)
@@ -104,12 +105,12 @@ public final class ReportGenerator {
                 }
                 for (GroundTruth.Span span : spans) {
                     if (span.negative()) {
-                        detections.add(new Detection(session, span, firstAlertIn(channelAlerts, span)));
+                        detections.add(new Detection(session, span, firstAlertIn(starts, span)));
                     }
                 }
-                for (EmotionAlert alert : channelAlerts) {
-                    if (alert.getKind() == AlertKind.NEGATIVE_SPIKE_START && outsideNegativeSpans(alert, spans)) {
-                        falseAlerts.add(new FalseAlert(session, channel, alert.getTimeMs() / 1000.0));
+                for (double t : starts) {
+                    if (outsideNegativeSpans(t, spans)) {
+                        falseAlerts.add(new FalseAlert(session, channel, t));
                     }
                 }
                 events.stream()
@@ -177,9 +178,16 @@ public final class ReportGenerator {
         return new Result(html, images, detections, falseAlerts);
     }
 
-    /** Whether {@code alert} started outside every negative span of its channel (with the detection slack). */
-    static boolean outsideNegativeSpans(EmotionAlert alert, List<GroundTruth.Span> spans) {
-        double t = alert.getTimeMs() / 1000.0;
+    /** When each spike of a channel's alerts (in time order) started, in seconds of the channel's audio. */
+    static List<Double> spikeStartsS(List<EmotionAlert> alerts) {
+        return alerts.stream()
+                .filter(a -> a.getKind() == AlertKind.NEGATIVE_SPIKE_START)
+                .map(a -> a.getTimeMs() / 1000.0)
+                .toList();
+    }
+
+    /** Whether a spike that started at {@code t} s lies outside every negative span (with the detection slack). */
+    static boolean outsideNegativeSpans(double t, List<GroundTruth.Span> spans) {
         for (GroundTruth.Span span : spans) {
             if (span.negative() && t >= span.startS() && t <= span.endS() + DETECTION_SLACK_S) {
                 return false;
@@ -188,13 +196,13 @@ public final class ReportGenerator {
         return true;
     }
 
-    /** When the first alert started inside the span (with {@link #DETECTION_SLACK_S} after its end), or null. */
-    static Double firstAlertIn(List<EmotionAlert> alerts, GroundTruth.Span span) {
-        for (EmotionAlert alert : alerts) {
-            double t = alert.getTimeMs() / 1000.0;
-            if (alert.getKind() == AlertKind.NEGATIVE_SPIKE_START
-                    && t >= span.startS()
-                    && t <= span.endS() + DETECTION_SLACK_S) {
+    /**
+     * The first spike start (of {@code startsS}, in time order) inside the span, with {@link #DETECTION_SLACK_S} after
+     * its end, or null.
+     */
+    static Double firstAlertIn(List<Double> startsS, GroundTruth.Span span) {
+        for (double t : startsS) {
+            if (t >= span.startS() && t <= span.endS() + DETECTION_SLACK_S) {
                 return t;
             }
         }

@@ -2,7 +2,7 @@ package io.meritstream.cli.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.meritstream.job.InferenceOptions;
+import io.meritstream.inference.InferenceOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

@@ -129,16 +129,19 @@ class ReportGeneratorTest {
     void anAlertAfterTheSpanPlusSlackDoesNotCount() {
         GroundTruth.Span span = new GroundTruth.Span("customer", 4, 9, "angry");
         assertThat(ReportGenerator.firstAlertIn(
-                        List.of(alert("customer", AlertKind.NEGATIVE_SPIKE_START, 14_000)), span))
+                        starts(alert("customer", AlertKind.NEGATIVE_SPIKE_START, 14_000)), span))
+                .isNull();
+        assertThat(ReportGenerator.firstAlertIn(starts(alert("customer", AlertKind.NEGATIVE_SPIKE_START, 3_000)), span))
+                .isNull();
+        assertThat(ReportGenerator.firstAlertIn(starts(alert("customer", AlertKind.NEGATIVE_SPIKE_END, 5_000)), span))
                 .isNull();
         assertThat(ReportGenerator.firstAlertIn(
-                        List.of(alert("customer", AlertKind.NEGATIVE_SPIKE_START, 3_000)), span))
-                .isNull();
-        assertThat(ReportGenerator.firstAlertIn(List.of(alert("customer", AlertKind.NEGATIVE_SPIKE_END, 5_000)), span))
-                .isNull();
-        assertThat(ReportGenerator.firstAlertIn(
-                        List.of(alert("customer", AlertKind.NEGATIVE_SPIKE_START, 12_500)), span))
+                        starts(alert("customer", AlertKind.NEGATIVE_SPIKE_START, 12_500)), span))
                 .isEqualTo(12.5);
+    }
+
+    private static List<Double> starts(EmotionAlert alert) {
+        return ReportGenerator.spikeStartsS(List.of(alert));
     }
 
     @Test
