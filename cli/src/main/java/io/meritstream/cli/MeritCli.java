@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
             CollectCommand.class,
             EvaluateCommand.class,
             BenchCommand.class,
+            TuneAlertsCommand.class,
             CommandLine.HelpCommand.class
         },
         description = {

@@ -18,7 +18,7 @@ class AnalyticsConfigTest {
         assertThat(c.halfLifeSeconds).isEqualTo(2.0);
         assertThat(c.weightAngry).isEqualTo(1.0);
         assertThat(c.weightSad).isEqualTo(1.0);
-        assertThat(c.enterThreshold).isEqualTo(0.6);
+        assertThat(c.enterThreshold).isEqualTo(0.5);
         assertThat(c.exitThreshold).isEqualTo(0.4);
         assertThat(c.consecutiveHops).isEqualTo(3);
         assertThat(c.maxGapHops).isZero();
@@ -71,8 +71,8 @@ class AnalyticsConfigTest {
     @Test
     void exitMustBeBelowEnter() {
         assertRejected(
-                with(AnalyticsOptions.ALERT_EXIT_THRESHOLD, 0.6),
-                "'analytics.alert.exit-threshold' (0.6) must be lower than 'analytics.alert.enter-threshold' (0.6);"
+                with(AnalyticsOptions.ALERT_EXIT_THRESHOLD, 0.5),
+                "'analytics.alert.exit-threshold' (0.5) must be lower than 'analytics.alert.enter-threshold' (0.5);"
                         + " allowed: 0 <= exit < enter <= 1.");
     }
 

@@ -128,6 +128,7 @@ class ChannelAnalyticsTest {
         Configuration conf = new Configuration();
         conf.set(AnalyticsOptions.TREND_HALF_LIFE, Duration.ofMillis(100));
         conf.set(AnalyticsOptions.ALERT_COOLDOWN, Duration.ZERO);
+        conf.set(AnalyticsOptions.ALERT_ENTER_THRESHOLD, 0.6);
         return conf;
     }
 
@@ -277,7 +278,7 @@ class ChannelAnalyticsTest {
     @Test
     void replayingTheEmittedEventsRaisesTheSameAlerts() throws Exception {
         // What merit tune-alerts relies on: the events carry everything the alert rule reads. Default settings
-        // (half-life 2 s, K 3, cooldown 15 s), non-speech windows in between, two spikes.
+        // (half-life 2 s, enter 0.5, K 3, cooldown 15 s), non-speech windows in between, two spikes.
         AnalyticsConfig config = AnalyticsConfig.defaults();
         var h = harness(new Configuration());
         double[] scores = {0.1, 0.9, 0.95, 0.9, 0.9, 0.9, 0.9, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};

@@ -7,8 +7,8 @@ import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
 class SpikeDetectorTest {
-    private static final float HIGH = 0.8f; // above the default enter threshold 0.6
-    private static final float MIDDLE = 0.5f; // between exit 0.4 and enter 0.6
+    private static final float HIGH = 0.8f; // above the default enter threshold 0.5
+    private static final float MIDDLE = 0.45f; // between exit 0.4 and enter 0.5
 
     @Test
     void byDefaultOneDipRestartsTheCount() {
