@@ -8,6 +8,10 @@ Every value on the topics is Avro single-object encoding: C3 01, the 8-byte litt
 the writer schema, the Avro binary body. The schemas are the published files (schemas/src/main/resources/
 schema-history/<Record>.v<N>.avsc): self-contained and language-neutral, so python3-avro computes the same
 fingerprints as the job. Other languages do the same with their Avro library.
+
+consume prints each record once: every output record carries a Kafka header merit-record-id that is the same each time
+the job writes it, and the events, trends and alerts topics are at-least-once (a job restart may write some again), so
+a record whose id was seen before on its topic is dropped (--keep-repeats prints it anyway).
 """
 import argparse, base64, glob, io, json, os, sys, wave
 
@@ -82,15 +86,23 @@ def consume(a):
                          "isolation.level": "read_committed", "enable.auto.commit": False})
     consumer.subscribe(a.topics)
     idle = 0.0
+    seen = set()  # (topic, merit-record-id)
     while idle < a.idle_s:  # until no record arrived for idle_s seconds
         msg = consumer.poll(0.5)
         if msg is None or msg.error():
             idle += 0.5
             continue
         idle = 0.0
+        record_id = dict(msg.headers() or []).get("merit-record-id")
+        record_id = record_id.decode() if record_id is not None else None
+        if record_id is not None and not a.keep_repeats:
+            if (msg.topic(), record_id) in seen:
+                continue
+            seen.add((msg.topic(), record_id))
         name, record = decode(known, msg.value())
         as_json = lambda v: base64.b64encode(v).decode() if isinstance(v, bytes) else repr(v)  # noqa: E731
-        print(json.dumps({"topic": msg.topic(), "record_type": name, "record": record}, default=as_json), flush=True)
+        print(json.dumps({"topic": msg.topic(), "record_type": name, "record_id": record_id, "record": record},
+                         default=as_json), flush=True)
     consumer.close()
 
 
@@ -107,6 +119,7 @@ if __name__ == "__main__":
     c.add_argument("topics", nargs="+")
     c.add_argument("--group", default="merit-python-client")
     c.add_argument("--idle-s", type=float, default=5.0)
+    c.add_argument("--keep-repeats", action="store_true", help="also print records whose merit-record-id came before")
     for s in (p, c):
         s.add_argument("-b", "--bootstrap", required=True)
     a = ap.parse_args()

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.meritstream.avro.Emotion;
 import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionProbabilities;
 import io.meritstream.ingest.G711;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import java.io.IOException;
@@ -16,11 +18,14 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -112,6 +117,16 @@ class PythonClientITCase {
                 .sorted()
                 .toList();
         assertThat(pythonEvents).isNotEmpty().isEqualTo(javaEvents);
+        // each line names its record id, the header the job wrote
+        assertThat(lines.stream()
+                        .filter(l -> l.get("record_type").asText().equals("EmotionEvent"))
+                        .map(l -> l.get("record_id").asText())
+                        .sorted()
+                        .toList())
+                .isEqualTo(java.emotionEvents().stream()
+                        .map(RecordIds::of)
+                        .sorted()
+                        .toList());
         assertThat(pythonEvents).anyMatch(e -> e.startsWith("agent/")).anyMatch(e -> e.startsWith("customer/"));
 
         // the enhanced audio is as long as the input, for the PCM16 and the mu-law channel alike
@@ -128,6 +143,54 @@ class PythonClientITCase {
         for (String channel : CallPipeline.CHANNELS) {
             assertThat(enhancedSamples.get(channel)).as(channel).isEqualTo((long) call.samples(channel));
         }
+    }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void thePythonConsumerPrintsEachRecordIdOnce() throws Exception {
+        EmbeddedKafkaBroker kafka = CLUSTER.kafka();
+        String topic = "py-repeats-" + KafkaFlinkCluster.freshSuffix();
+        kafka.createTopics(1, topic);
+        // Windows 0, 1, 2, then 1 and 2 again, as an at-least-once sink writes them after a restart.
+        RecordSerializationSchema<EmotionEvent> serializer =
+                new RecordSerializationSchema<>(topic, EmotionEvent.class, e -> null, RecordIds::of, ValueFormat.AVRO);
+        Properties p = kafka.clientProperties();
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (long window : new long[] {0, 1, 2, 1, 2}) {
+                producer.send(serializer.serialize(event(window), null, null));
+            }
+        }
+        List<String> consume = List.of("consume", "-b", kafka.bootstrapServers(), "--idle-s", "3", topic);
+        List<JsonNode> once = python(with(consume, "--group", "py-once-" + topic));
+        assertThat(once.stream().map(l -> l.get("record").get("windowIndex").asLong()))
+                .containsExactly(0L, 1L, 2L);
+        List<JsonNode> all = python(with(consume, "--group", "py-all-" + topic, "--keep-repeats"));
+        assertThat(all).hasSize(5);
+    }
+
+    private static List<String> with(List<String> args, String... more) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    private static EmotionEvent event(long window) {
+        return EmotionEvent.newBuilder()
+                .setSessionId("py-call")
+                .setChannel("customer")
+                .setWindowIndex(window)
+                .setWindowStartMs(window * 1000)
+                .setWindowEndMs(window * 1000 + 3000)
+                .setWindowStartSample(window * 16_000)
+                .setWindowEndSample(window * 16_000 + 48_000)
+                .setProbabilities(new EmotionProbabilities(0.7f, 0.1f, 0.1f, 0.1f))
+                .setLabel(Emotion.ANGRY)
+                .setConfidence(0.7f)
+                .setSpeechRatio(0.9f)
+                .setModelVersion("test")
+                .setLatencyMs(30)
+                .build();
     }
 
     @Test
