@@ -58,7 +58,9 @@ class FlinkSqlJsonITCase {
     static final String PER_CALL_AND_MINUTE =
             """
             WITH speech AS (
-              SELECT sessionId, windowStartMs / 60000 AS call_minute, label FROM emotion_events WHERE speech
+              -- DISTINCT: a job restart may repeat events (at-least-once); a repeat has the same channel and window
+              SELECT DISTINCT sessionId, channel, windowIndex, windowStartMs / 60000 AS call_minute, label
+              FROM emotion_events WHERE speech
             ),
             shares AS (
               SELECT sessionId, call_minute, COUNT(*) AS speech_windows,
@@ -71,8 +73,10 @@ class FlinkSqlJsonITCase {
               FROM (SELECT sessionId, call_minute, label, COUNT(*) AS n FROM speech GROUP BY sessionId, call_minute, label)
             ),
             alerts AS (
-              SELECT sessionId, timeMs / 60000 AS call_minute, COUNT(*) AS alerts
-              FROM emotion_alerts WHERE kind = 'NEGATIVE_SPIKE_START' GROUP BY sessionId, timeMs / 60000
+              SELECT sessionId, call_minute, COUNT(*) AS alerts
+              FROM (SELECT DISTINCT sessionId, channel, windowIndex, timeMs / 60000 AS call_minute
+                    FROM emotion_alerts WHERE kind = 'NEGATIVE_SPIKE_START')
+              GROUP BY sessionId, call_minute
             )
             SELECT s.sessionId, s.call_minute, s.speech_windows, s.negative_share, r.label AS dominant_emotion,
                    COALESCE(a.alerts, 0) AS alerts
