@@ -17,7 +17,9 @@ import numpy as np
 
 from .audio import read_wav
 
-SOUNDS_DIR = "/usr/share/asterisk/sounds/en"
+# The package installs the prompts under en_US_f_Allison; the `en` link to them comes from asterisk-core-sounds-en,
+# which is only recommended (scripts/setup installs without recommends), so look in both.
+SOUNDS_DIRS = ("/usr/share/asterisk/sounds/en", "/usr/share/asterisk/sounds/en_US_f_Allison")
 PACKAGE = "asterisk-core-sounds-en-wav"
 SPEAKER_ID = "human:asterisk"
 SPLITS = ("train", "heldout")
@@ -27,18 +29,28 @@ MIN_SECONDS = 1.0
 HELDOUT_EVERY = 5
 
 
+def sounds_dir() -> str | None:
+    """The first of SOUNDS_DIRS that holds prompts, or None."""
+    for d in SOUNDS_DIRS:
+        if os.path.isdir(d) and glob.glob(os.path.join(d, "*.wav")):
+            return d
+    return None
+
+
 def available() -> bool:
-    return os.path.isdir(SOUNDS_DIR) and bool(glob.glob(os.path.join(SOUNDS_DIR, "*.wav")))
+    return sounds_dir() is not None
 
 
 @functools.lru_cache(maxsize=None)
 def _prompts() -> tuple[str, ...]:
-    if not available():
-        raise FileNotFoundError(f"no Asterisk prompts under {SOUNDS_DIR}: install {PACKAGE} (scripts/setup does)")
+    sounds = sounds_dir()
+    if sounds is None:
+        raise FileNotFoundError(f"no Asterisk prompts under {' or '.join(SOUNDS_DIRS)}: install {PACKAGE}"
+                                " (scripts/setup does)")
     import soundfile as sf
 
-    files = sorted(glob.glob(os.path.join(SOUNDS_DIR, "*.wav")) + glob.glob(os.path.join(SOUNDS_DIR, "followme", "*.wav"))
-                   + glob.glob(os.path.join(SOUNDS_DIR, "dictate", "*.wav")))
+    files = sorted(glob.glob(os.path.join(sounds, "*.wav")) + glob.glob(os.path.join(sounds, "followme", "*.wav"))
+                   + glob.glob(os.path.join(sounds, "dictate", "*.wav")))
     keep = [f for f in files if os.path.splitext(os.path.basename(f))[0] not in NOT_SPEECH
             and sf.info(f).duration >= MIN_SECONDS]
     return tuple(keep)
