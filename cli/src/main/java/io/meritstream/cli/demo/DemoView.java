@@ -362,11 +362,11 @@ public final class DemoView implements OutputCollector.Listener {
     private String latencyLine() {
         return String.format(
                 Locale.ROOT,
-                "latency: job p50 %s p95 %s   audio to visible: events p50 %s p95 %s, alerts p50 %s max %s",
+                "latency: job p50 %s p99 %s   audio to visible: events p50 %s p99 %s, alerts p50 %s max %s",
                 percentile(latencies, latencyCount, 0.5),
-                percentile(latencies, latencyCount, 0.95),
+                percentile(latencies, latencyCount, 0.99),
                 percentile(visibleLatencies, visibleCount, 0.5),
-                percentile(visibleLatencies, visibleCount, 0.95),
+                percentile(visibleLatencies, visibleCount, 0.99),
                 percentile(alertVisibleLatencies, alertVisibleCount, 0.5),
                 percentile(alertVisibleLatencies, alertVisibleCount, 1.0));
     }
