@@ -141,6 +141,8 @@ public class MeritStreamJob {
     private final Sink<WindowRequest> windowSink;
     // Set when built from options: the job then turns checkpointing on if the environment has not.
     private Duration checkpointInterval;
+    // The options it was built from, for the checkpoint settings (CheckpointDefaults); null otherwise.
+    private ReadableConfig options;
 
     /** The whole job, from source to the five sinks. */
     public MeritStreamJob(
@@ -213,6 +215,7 @@ public class MeritStreamJob {
                 inference,
                 analytics);
         job.checkpointInterval = interval;
+        job.options = conf;
         return job;
     }
 
@@ -229,8 +232,12 @@ public class MeritStreamJob {
 
     /** Builds the whole graph into {@code env}. */
     public void build(StreamExecutionEnvironment env) {
-        if (checkpointInterval != null && !env.getCheckpointConfig().isCheckpointingEnabled()) {
-            env.enableCheckpointing(checkpointInterval.toMillis());
+        if (checkpointInterval != null) {
+            if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+                env.enableCheckpointing(checkpointInterval.toMillis());
+            }
+            CheckpointDefaults.apply(
+                    options, env, Duration.ofMillis(env.getCheckpointConfig().getCheckpointInterval()));
         }
         DataStream<WindowRequest> windows = windows(records(env));
         if (windowSink != null) {

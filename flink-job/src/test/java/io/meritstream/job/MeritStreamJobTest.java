@@ -74,6 +74,40 @@ class MeritStreamJobTest {
     }
 
     @Test
+    void oneSlowCheckpointDoesNotFailTheJobOver() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        MeritStreamJob.buildFromConfiguration(Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092")), env);
+        assertThat(env.getCheckpointConfig().getTolerableCheckpointFailureNumber())
+                .isEqualTo(CheckpointDefaults.TOLERABLE_FAILED_CHECKPOINTS);
+        assertThat(env.getCheckpointConfig().getMinPauseBetweenCheckpoints()).isEqualTo(5_000);
+        assertThat(env.getMaxParallelism()).isEqualTo(CheckpointDefaults.MAX_PARALLELISM);
+    }
+
+    @Test
+    void checkpointSettingsOfTheOptionsOrTheEnvironmentWin() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        MeritStreamJob.buildFromConfiguration(
+                Configuration.fromMap(Map.of(
+                        "kafka.bootstrap-servers", "b:9092",
+                        "execution.checkpointing.tolerable-failed-checkpoints", "7",
+                        "execution.checkpointing.min-pause", "1 s",
+                        "pipeline.max-parallelism", "256")),
+                env);
+        assertThat(env.getCheckpointConfig().getTolerableCheckpointFailureNumber())
+                .isEqualTo(7);
+        assertThat(env.getCheckpointConfig().getMinPauseBetweenCheckpoints()).isEqualTo(1_000);
+        assertThat(env.getMaxParallelism()).isEqualTo(256);
+
+        StreamExecutionEnvironment own = StreamExecutionEnvironment.getExecutionEnvironment();
+        own.getCheckpointConfig().setTolerableCheckpointFailureNumber(1);
+        own.setMaxParallelism(32);
+        MeritStreamJob.buildFromConfiguration(Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092")), own);
+        assertThat(own.getCheckpointConfig().getTolerableCheckpointFailureNumber())
+                .isEqualTo(1);
+        assertThat(own.getMaxParallelism()).isEqualTo(32);
+    }
+
+    @Test
     void anEnvironmentThatAlreadyCheckpointsKeepsItsInterval() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.enableCheckpointing(500);
