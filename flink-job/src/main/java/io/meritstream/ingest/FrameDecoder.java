@@ -178,6 +178,17 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
                     ctx);
             return;
         }
+        int huge = SampleDecoder.firstOutOfRange(samples);
+        if (huge >= 0) {
+            reject(
+                    record,
+                    DeadLetterReason.SAMPLE_OUT_OF_RANGE,
+                    "sample " + huge + " of " + samples.length + " is " + samples[huge] + "; float samples must lie"
+                            + " within ±" + (int) SampleDecoder.MAX_FLOAT_MAGNITUDE + " (full scale is 1)",
+                    now,
+                    ctx);
+            return;
+        }
         decoded.inc();
         out.collect(new NativeFrame(
                 sessionId,

@@ -60,6 +60,22 @@ public final class SampleDecoder {
         return samples;
     }
 
+    /**
+     * Largest magnitude a FLOAT32LE sample may have: full scale is 1, and 16 (+24 dB) leaves headroom for a float
+     * producer's overs while rejecting values (1e30, say) that no recording holds and that overflow in the model.
+     */
+    public static final float MAX_FLOAT_MAGNITUDE = 16f;
+
+    /** Index of the first sample beyond ±{@link #MAX_FLOAT_MAGNITUDE}, or -1 (NaN compares false: see firstNonFinite). */
+    public static int firstOutOfRange(float[] samples) {
+        for (int i = 0; i < samples.length; i++) {
+            if (Math.abs(samples[i]) > MAX_FLOAT_MAGNITUDE) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Index of the first NaN or infinite sample, or -1 when every sample is finite. */
     public static int firstNonFinite(float[] samples) {
         for (int i = 0; i < samples.length; i++) {

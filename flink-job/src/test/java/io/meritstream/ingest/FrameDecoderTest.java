@@ -216,6 +216,27 @@ class FrameDecoderTest {
     }
 
     @Test
+    void finiteButAbsurdFloatSamplesAreOutOfRange() throws Exception {
+        // 1e30 is finite; scaled by the model's input normalisation it overflows, and it is no audio anyone recorded.
+        reject(
+                        frame("s", "c", 0, 16_000, AudioEncoding.FLOAT32LE, floats(0.5f, -1e30f)),
+                        DeadLetterReason.SAMPLE_OUT_OF_RANGE)
+                .satisfies(l -> assertThat(l.getMessage().toString())
+                        .contains("sample 1 of 2 is -1.0E30")
+                        .contains("16"));
+        reject(
+                frame("s", "c", 0, 16_000, AudioEncoding.FLOAT32LE, floats(SampleDecoder.MAX_FLOAT_MAGNITUDE * 1.01f)),
+                DeadLetterReason.SAMPLE_OUT_OF_RANGE);
+    }
+
+    @Test
+    void floatSamplesAboveFullScaleWithinTheHeadroomPass() throws Exception {
+        NativeFrame frame = decodeOne(
+                frame("s", "c", 0, 16_000, AudioEncoding.FLOAT32LE, floats(1.5f, -SampleDecoder.MAX_FLOAT_MAGNITUDE)));
+        assertThat(frame.samples).containsExactly(1.5f, -SampleDecoder.MAX_FLOAT_MAGNITUDE);
+    }
+
+    @Test
     void originalBytesAreCutToTheBound() throws Exception {
         decoder = new FrameDecoder(MAX_FRAME_MS, 16);
         harness.close();

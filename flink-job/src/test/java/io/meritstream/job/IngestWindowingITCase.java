@@ -288,6 +288,11 @@ class IngestWindowingITCase {
                 .putFloat(0.1f)
                 .putFloat(Float.NaN);
         bad.put("bad-NON_FINITE_SAMPLES", FRAMES.encode(frame("x", 0, 16_000, AudioEncoding.FLOAT32LE, nan.array())));
+        ByteBuffer huge = ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(0.1f)
+                .putFloat(1e30f);
+        bad.put("bad-SAMPLE_OUT_OF_RANGE", FRAMES.encode(frame("x", 0, 16_000, AudioEncoding.FLOAT32LE, huge.array())));
         bad.put(
                 "bad-ID_TOO_LONG",
                 FRAMES.encode(frame("x".repeat(300), 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
