@@ -191,14 +191,15 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
         }
         decoded.inc();
         out.collect(new NativeFrame(
-                sessionId,
-                frame.getChannel().toString(),
-                frame.getSeq(),
-                frame.getTimestampMs(),
-                sampleRate,
-                samples,
-                frame.getEndOfStream(),
-                record.arrivalMs));
+                        sessionId,
+                        frame.getChannel().toString(),
+                        frame.getSeq(),
+                        frame.getTimestampMs(),
+                        sampleRate,
+                        samples,
+                        frame.getEndOfStream(),
+                        record.arrivalMs)
+                .from(record, maxOriginalBytes));
     }
 
     /** The counter of dead letters for {@code reason}; for tests. */

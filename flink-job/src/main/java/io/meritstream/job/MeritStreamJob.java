@@ -19,6 +19,7 @@ import io.meritstream.ingest.FrameResampler;
 import io.meritstream.ingest.IngestRecord;
 import io.meritstream.ingest.NativeFrame;
 import io.meritstream.session.SessionWindower;
+import io.meritstream.session.StreamGuard;
 import io.meritstream.session.WindowRequest;
 import io.meritstream.session.WindowingConfig;
 import io.meritstream.speaker.SpeakerReferenceConfig;
@@ -86,6 +87,7 @@ public class MeritStreamJob {
     public static final String UID_SOURCE = "audio-frames-source";
     public static final String UID_DECODE = "decode-validate";
     public static final String UID_DEAD_LETTER_SINK = "dead-letter-sink";
+    public static final String UID_STREAM_GUARD = "stream-guard";
     public static final String UID_RESAMPLE = "resample-16k";
     public static final String UID_WINDOWER = "session-windower";
     public static final String UID_WINDOW_SINK = "window-sink";
@@ -266,12 +268,18 @@ public class MeritStreamJob {
                         new FrameDecoder(ingest.maxFrameMs(), ingest.dlqMaxOriginalBytes(), ingest.maxIdBytes()))
                 .name("decode+validate")
                 .uid(UID_DECODE);
+        // Resampling needs each stream's filter history, so the shuffle by stream comes before it, not after. The guard
+        // is keyed the same way and forwards one-to-one, so the resampler reuses its partitioning.
+        SingleOutputStreamOperator<NativeFrame> guarded = decoded.keyBy(NativeFrame::streamKey, Types.STRING)
+                .process(new StreamGuard(windowing))
+                .name("stream guard")
+                .uid(UID_STREAM_GUARD);
         decoded.getSideOutput(FrameDecoder.DEAD_LETTERS)
+                .union(guarded.getSideOutput(StreamGuard.DEAD_LETTERS))
                 .sinkTo(deadLetterSink)
                 .name("dead-letter sink")
                 .uid(UID_DEAD_LETTER_SINK);
-        // Resampling needs each stream's filter history, so the shuffle by stream comes before it, not after.
-        return decoded.keyBy(NativeFrame::streamKey, Types.STRING)
+        return DataStreamUtils.reinterpretAsKeyedStream(guarded, NativeFrame::streamKey, Types.STRING)
                 .process(new FrameResampler(ingest.resamplerIdleFlush()))
                 .name("resample to 16 kHz")
                 .uid(UID_RESAMPLE);

@@ -84,6 +84,13 @@ class IngestWindowingITCase {
         Map<String, byte[]> bad = badRecords();
         Map<String, RecordMetadata> badMetadata = new HashMap<>();
         try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            // Streams a stream-level bad record needs before it, under the bad record's key (one partition, in order).
+            for (Map.Entry<String, List<AudioFrame>> prelude : preludes().entrySet()) {
+                for (AudioFrame frame : prelude.getValue()) {
+                    producer.send(new ProducerRecord<>(input, bytes(prelude.getKey()), FRAMES.encode(frame)))
+                            .get();
+                }
+            }
             int maxFrames = Math.max(a.size(), Math.max(b.size(), c.size()));
             List<String> badKeys = new ArrayList<>(bad.keySet());
             for (int i = 0; i < maxFrames; i++) {
@@ -142,6 +149,7 @@ class IngestWindowingITCase {
                 .execute(env);
 
         Map<String, List<WindowRequest>> windows = CollectingSink.VALUES.stream()
+                .filter(w -> !w.sessionId.startsWith(PRELUDE))
                 .sorted(Comparator.comparingLong(w -> w.windowIndex))
                 .collect(Collectors.groupingBy(WindowRequest::streamKey));
         assertThat(windows)
@@ -268,6 +276,25 @@ class IngestWindowingITCase {
 
     // --- test data ---
 
+    private static final String PRELUDE = "prelude-";
+
+    /**
+     * The valid frames the stream-level reasons need first, by the Kafka key of their bad record: a stream that ended
+     * (the bad record is a frame after its end), and one that reached seq 120 (the bad record starts again at 0).
+     */
+    private static Map<String, List<AudioFrame>> preludes() {
+        Map<String, List<AudioFrame>> preludes = new HashMap<>();
+        AudioFrame end = frame(PRELUDE + "ended", 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640]);
+        end.setEndOfStream(true);
+        preludes.put("bad-AFTER_END_OF_STREAM", List.of(end));
+        List<AudioFrame> long_ = new ArrayList<>();
+        for (int seq = 0; seq <= 120; seq++) {
+            long_.add(frame(PRELUDE + "reset", seq, 16_000, AudioEncoding.PCM_S16LE, new byte[640]));
+        }
+        preludes.put("bad-SEQ_RESET", long_);
+        return preludes;
+    }
+
     /** One bad record per reason, keyed "bad-REASON". */
     private static Map<String, byte[]> badRecords() {
         Map<String, byte[]> bad = new HashMap<>();
@@ -296,6 +323,12 @@ class IngestWindowingITCase {
         bad.put(
                 "bad-ID_TOO_LONG",
                 FRAMES.encode(frame("x".repeat(300), 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
+        bad.put(
+                "bad-AFTER_END_OF_STREAM",
+                FRAMES.encode(frame(PRELUDE + "ended", 1, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
+        bad.put(
+                "bad-SEQ_RESET",
+                FRAMES.encode(frame(PRELUDE + "reset", 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
         assertThat(bad.keySet())
                 .as("one bad record per reason but OTHER")
                 .hasSize(DeadLetterReason.values().length - 1);

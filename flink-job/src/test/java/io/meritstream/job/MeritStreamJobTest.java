@@ -19,6 +19,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.streaming.api.transformations.PartitionTransformation;
 import org.apache.flink.streaming.api.transformations.SideOutputTransformation;
+import org.apache.flink.streaming.api.transformations.UnionTransformation;
 import org.junit.jupiter.api.Test;
 
 /** The graph's shape, without running it: what savepoint compatibility and the web UI depend on. */
@@ -34,6 +35,7 @@ class MeritStreamJobTest {
                         MeritStreamJob.UID_SOURCE,
                         MeritStreamJob.UID_DECODE,
                         MeritStreamJob.UID_DEAD_LETTER_SINK,
+                        MeritStreamJob.UID_STREAM_GUARD,
                         MeritStreamJob.UID_RESAMPLE,
                         MeritStreamJob.UID_WINDOWER,
                         MeritStreamJob.UID_WINDOW_SINK);
@@ -49,6 +51,7 @@ class MeritStreamJobTest {
                         MeritStreamJob.UID_SOURCE,
                         MeritStreamJob.UID_DECODE,
                         MeritStreamJob.UID_DEAD_LETTER_SINK,
+                        MeritStreamJob.UID_STREAM_GUARD,
                         MeritStreamJob.UID_RESAMPLE,
                         MeritStreamJob.UID_WINDOWER,
                         Inference.UID,
@@ -144,7 +147,9 @@ class MeritStreamJobTest {
     private static List<String> uids(StreamExecutionEnvironment env) {
         List<String> uids = new ArrayList<>();
         for (Transformation<?> t : allTransformations(env)) {
-            if (t instanceof PartitionTransformation || t instanceof SideOutputTransformation) {
+            if (t instanceof PartitionTransformation
+                    || t instanceof SideOutputTransformation
+                    || t instanceof UnionTransformation) {
                 continue; // virtual: no operator of their own
             }
             assertThat(t.getUid()).as("uid of %s", t.getName()).isNotBlank();

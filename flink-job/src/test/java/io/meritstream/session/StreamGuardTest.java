@@ -1,0 +1,147 @@
+package io.meritstream.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.meritstream.avro.DeadLetter;
+import io.meritstream.avro.DeadLetterReason;
+import io.meritstream.ingest.IngestRecord;
+import io.meritstream.ingest.NativeFrame;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class StreamGuardTest {
+    private static final WindowingConfig CONFIG = WindowingConfig.builder()
+            .reorderMaxFrames(50)
+            .reorderEosWait(Duration.ofSeconds(2))
+            .build();
+
+    private KeyedOneInputStreamOperatorTestHarness<String, NativeFrame, NativeFrame> harness;
+    private StreamGuard guard;
+
+    @AfterEach
+    void close() throws Exception {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    @Test
+    void framesAfterTheEndOfStreamBecomeDeadLettersNotASecondTimeline() throws Exception {
+        open(null);
+        harness.setProcessingTime(1_000);
+        feed(frame("call-1", 0, false), frame("call-1", 1, false), frame("call-1", 3, true));
+        // Within eos-wait, a frame the end overtook (2) still passes; one numbered after the end (4) does not.
+        harness.setProcessingTime(2_000);
+        feed(frame("call-1", 2, false), frame("call-1", 4, false));
+        // Once the windower has closed the stream, even a repeat of an earlier frame would open a new timeline.
+        harness.setProcessingTime(3_500);
+        feed(frame("call-1", 1, false));
+
+        assertThat(passedSeqs()).containsExactly(0L, 1L, 3L, 2L);
+        List<DeadLetter> letters = deadLetters();
+        assertThat(letters)
+                .extracting(DeadLetter::getReason)
+                .containsExactly(DeadLetterReason.AFTER_END_OF_STREAM, DeadLetterReason.AFTER_END_OF_STREAM);
+        DeadLetter first = letters.get(0);
+        assertThat(first.getMessage().toString())
+                .contains("frame seq 4 of call-1/customer")
+                .contains("end-of-stream frame (seq 3");
+        // Where the record is: it was valid, so its coordinates stand in for its bytes.
+        assertThat(first.getSourceTopic().toString()).isEqualTo("audio-frames");
+        assertThat(first.getPartition()).isEqualTo(2);
+        assertThat(first.getOffset()).isEqualTo(104);
+        assertThat(first.getKey()).isEqualTo(ByteBuffer.wrap("call-1".getBytes(StandardCharsets.UTF_8)));
+        assertThat(first.getOriginalSize()).isEqualTo(640);
+        assertThat(first.getOriginal().remaining()).isEqualTo(640);
+        // What passes on no longer carries the record's bytes.
+        assertThat(harness.extractOutputValues())
+                .allSatisfy(f -> assertThat(f.sourceValue).isNull());
+        assertThat(guard.deadLetterCounter(DeadLetterReason.AFTER_END_OF_STREAM).getCount())
+                .isEqualTo(2);
+        // Other streams are not affected.
+        feed(frame("call-2", 0, false));
+        assertThat(passedSeqs()).endsWith(0L);
+    }
+
+    @Test
+    void aSeqFarBehindTheNewestIsAResetNotALateFrame() throws Exception {
+        open(null);
+        for (long seq = 0; seq <= 200; seq++) {
+            feed(frame("call-1", seq, false));
+        }
+        // 40 behind: a late frame, the windower's to judge. 150 behind: a producer that started again.
+        feed(frame("call-1", 160, false), frame("call-1", 50, false), frame("call-1", 0, false));
+        assertThat(passedSeqs()).hasSize(202).endsWith(160L);
+        assertThat(deadLetters())
+                .extracting(DeadLetter::getReason)
+                .containsExactly(DeadLetterReason.SEQ_RESET, DeadLetterReason.SEQ_RESET);
+        assertThat(deadLetters().get(1).getMessage().toString())
+                .contains("is 200 frames behind the newest (seq 200)")
+                .contains("windowing.reorder.max-frames");
+        assertThat(guard.deadLetterCounter(DeadLetterReason.SEQ_RESET).getCount())
+                .isEqualTo(2);
+    }
+
+    @Test
+    void afterARestoreTheWaitForOvertakenFramesCountsFromTheRestart() throws Exception {
+        open(null);
+        harness.setProcessingTime(1_000);
+        feed(frame("call-1", 0, false), frame("call-1", 2, true));
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1_000L);
+        harness.close();
+
+        // Back after an outage of a minute: frame 1, which the end overtook, is still in the backlog.
+        open(snapshot);
+        harness.setProcessingTime(61_000);
+        feed(frame("call-1", 1, false), frame("call-1", 3, false));
+        assertThat(passedSeqs()).containsExactly(1L);
+        assertThat(deadLetters())
+                .extracting(DeadLetter::getReason)
+                .containsExactly(DeadLetterReason.AFTER_END_OF_STREAM);
+    }
+
+    private void open(OperatorSubtaskState restoreFrom) throws Exception {
+        guard = new StreamGuard(CONFIG);
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(guard), NativeFrame::streamKey, Types.STRING);
+        if (restoreFrom != null) {
+            harness.initializeState(restoreFrom);
+        }
+        harness.open();
+    }
+
+    private void feed(NativeFrame... frames) throws Exception {
+        for (NativeFrame f : frames) {
+            harness.processElement(f, 0);
+        }
+    }
+
+    private List<Long> passedSeqs() {
+        return harness.extractOutputValues().stream().map(f -> f.seq).toList();
+    }
+
+    private List<DeadLetter> deadLetters() {
+        var queue = harness.getSideOutput(StreamGuard.DEAD_LETTERS);
+        return queue == null
+                ? List.of()
+                : queue.stream().map(StreamRecord::getValue).toList();
+    }
+
+    private static NativeFrame frame(String session, long seq, boolean endOfStream) {
+        byte[] value = new byte[640];
+        return new NativeFrame(session, "customer", seq, 1_000 + 20 * seq, 16_000, new float[320], endOfStream, 0)
+                .from(
+                        new IngestRecord(
+                                "audio-frames", 2, 100 + seq, session.getBytes(StandardCharsets.UTF_8), value, 0, 0),
+                        1024);
+    }
+}
