@@ -347,7 +347,7 @@ class IngestWindowingITCase {
         return frames;
     }
 
-    private static AudioFrame frame(String session, long seq, int rate, AudioEncoding encoding, byte[] payload) {
+    static AudioFrame frame(String session, long seq, int rate, AudioEncoding encoding, byte[] payload) {
         return AudioFrame.newBuilder()
                 .setSessionId(session)
                 .setChannel("mono")
