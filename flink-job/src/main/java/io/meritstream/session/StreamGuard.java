@@ -7,6 +7,8 @@ import io.meritstream.metrics.MetricNames;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -31,7 +33,14 @@ import org.apache.flink.util.OutputTag;
  *   <li>{@code SEQ_RESET}: a frame more than {@code windowing.reorder.max-frames} behind the newest of its stream. The
  *       windower has given up on such a frame already; it is a producer that restarted its numbering or replayed the
  *       call. Before, the rest of such a call was dropped as duplicates without a trace.
+ *   <li>{@code STREAM_LIMIT}: the first frame of a new stream when {@code windowing.max-live-streams} streams of this
+ *       subtask are live (not ended, a frame within {@code windowing.idle-timeout}). A rejected stream gets no state
+ *       here or downstream, so a flood of new ids costs a dead letter each and nothing more.
  * </ul>
+ *
+ * <p>The live streams are counted in memory, in the order of their latest frame, so that the idle ones drop out from
+ * the front. The count is not checkpointed: after a restore it starts empty and fills with the streams as their
+ * frames come (every live channel sends one every 20 ms), and a stream the guard has state for is never refused.
  *
  * Keyed by stream, before the resampler. Its state per stream is the newest seq and the end-of-stream frame's seq and
  * arrival; it is not cleared at the end (it is what recognises frames after it) but expires {@code windowing.state-ttl}
@@ -57,18 +66,24 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
     }
 
     private final long maxFramesBehind;
+    private final int maxLiveStreams;
+    private final long idleTimeoutMs;
     private final long endWaitMs;
     private final long retentionMs;
 
     private transient RestoreGrace restoreGrace;
     private transient ValueState<Seen> seen;
     private transient Map<DeadLetterReason, Counter> deadLetters;
+    // Stream key -> processing time of its latest frame, least recent first (access order).
+    private transient LinkedHashMap<String, Long> live;
 
     public StreamGuard(WindowingConfig config) {
         Objects.requireNonNull(config, "config");
         this.maxFramesBehind = config.reorderMaxFrames();
         this.endWaitMs = config.reorderEosWaitMs();
         this.retentionMs = config.stateTtlMs();
+        this.maxLiveStreams = config.maxLiveStreams();
+        this.idleTimeoutMs = config.idleTimeoutMs();
     }
 
     @Override
@@ -80,9 +95,11 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
                 .build());
         seen = getRuntimeContext().getState(descriptor);
         restoreGrace = new RestoreGrace();
+        live = new LinkedHashMap<>(16, 0.75f, true);
         deadLetters = new EnumMap<>(DeadLetterReason.class);
-        for (DeadLetterReason reason :
-                new DeadLetterReason[] {DeadLetterReason.AFTER_END_OF_STREAM, DeadLetterReason.SEQ_RESET}) {
+        for (DeadLetterReason reason : new DeadLetterReason[] {
+            DeadLetterReason.AFTER_END_OF_STREAM, DeadLetterReason.SEQ_RESET, DeadLetterReason.STREAM_LIMIT
+        }) {
             deadLetters.put(
                     reason,
                     getRuntimeContext()
@@ -97,7 +114,21 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
         long now = ctx.timerService().currentProcessingTime();
         restoreGrace.observe(now);
         Seen s = seen.value();
+        String key = ctx.getCurrentKey();
         if (s == null) {
+            forgetIdle(now);
+            if (live.size() >= maxLiveStreams && !live.containsKey(key)) {
+                reject(
+                        frame,
+                        DeadLetterReason.STREAM_LIMIT,
+                        String.format(
+                                "%s/%s would be stream %d of this subtask, above windowing.max-live-streams (%d);"
+                                        + " its frames are refused until a live stream ends or idles out",
+                                frame.sessionId, frame.channel, live.size() + 1, maxLiveStreams),
+                        now,
+                        ctx);
+                return;
+            }
             s = new Seen();
         }
         // The windower waits eos-wait for frames the end overtook (counted from a restart at the earliest, as there).
@@ -141,11 +172,32 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
             s.endArrivalMs = now;
             changed = true;
         }
+        if (s.endSeq < 0) {
+            live.put(key, now);
+        } else {
+            live.remove(key);
+        }
         if (changed) {
             seen.update(s);
         }
         frame.sourceValue = null; // no later stage rejects a frame: the copy to the resampler need not carry it
         out.collect(frame);
+    }
+
+    /** Drops the streams without a frame for the idle timeout (counted from a restart at the earliest). */
+    private void forgetIdle(long now) {
+        Iterator<Map.Entry<String, Long>> oldestFirst = live.entrySet().iterator();
+        while (oldestFirst.hasNext()) {
+            if (now - restoreGrace.activitySince(oldestFirst.next().getValue()) < idleTimeoutMs) {
+                return;
+            }
+            oldestFirst.remove();
+        }
+    }
+
+    /** The live streams counted now; for tests. */
+    int liveStreams() {
+        return live.size();
     }
 
     /** The counter of dead letters for {@code reason}; for tests. */

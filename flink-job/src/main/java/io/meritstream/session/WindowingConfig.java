@@ -57,6 +57,15 @@ public final class WindowingConfig implements Serializable {
             .withDescription("Backstop: per-channel state not written for this long is dropped even if no timer"
                     + " closed the channel. Must exceed the idle timeout.");
 
+    public static final ConfigOption<Integer> MAX_LIVE_STREAMS = ConfigOptions.key("windowing.max-live-streams")
+            .intType()
+            .defaultValue(1_000)
+            .withDescription("Most channels one windower subtask keeps open at once (each holds a 192 KB ring and"
+                    + " costs the model a window per hop). A frame that would open one more goes to the dead-letter"
+                    + " topic as STREAM_LIMIT, so that a flood of new ids cannot grow state or model load without"
+                    + " bound. A channel stops counting at its end-of-stream frame or after 'windowing.idle-timeout'"
+                    + " without frames. Allowed: 1 to 1000000.");
+
     private final int windowSamples;
     private final int hopSamples;
     private final boolean earlyFirstWindow;
@@ -65,6 +74,7 @@ public final class WindowingConfig implements Serializable {
     private final long reorderEosWaitMs;
     private final long idleTimeoutMs;
     private final long stateTtlMs;
+    private final int maxLiveStreams;
 
     private WindowingConfig(Builder b) {
         this.windowSamples = b.windowSamples;
@@ -75,6 +85,7 @@ public final class WindowingConfig implements Serializable {
         this.reorderEosWaitMs = b.reorderEosWait.toMillis();
         this.idleTimeoutMs = b.idleTimeout.toMillis();
         this.stateTtlMs = b.stateTtl.toMillis();
+        this.maxLiveStreams = b.maxLiveStreams;
     }
 
     /** Window 3 s, hop 1 s, early first window, 50 frames of reordering, idle timeout 30 s, state TTL 1 h. */
@@ -97,6 +108,7 @@ public final class WindowingConfig implements Serializable {
                 .reorderEosWait(config.get(REORDER_EOS_WAIT))
                 .idleTimeout(config.get(IDLE_TIMEOUT))
                 .stateTtl(config.get(STATE_TTL))
+                .maxLiveStreams(config.get(MAX_LIVE_STREAMS))
                 .build();
     }
 
@@ -132,6 +144,10 @@ public final class WindowingConfig implements Serializable {
         return stateTtlMs;
     }
 
+    public int maxLiveStreams() {
+        return maxLiveStreams;
+    }
+
     /**
      * Timeline position of window {@code index}'s first sample. With the early first window, window 0 ends after one hop
      * of audio, so it starts {@code window - hop} samples before the timeline's origin (that part is zeros).
@@ -159,6 +175,7 @@ public final class WindowingConfig implements Serializable {
         private Duration reorderEosWait = REORDER_EOS_WAIT.defaultValue();
         private Duration idleTimeout = IDLE_TIMEOUT.defaultValue();
         private Duration stateTtl = STATE_TTL.defaultValue();
+        private int maxLiveStreams = MAX_LIVE_STREAMS.defaultValue();
 
         private Builder() {}
 
@@ -217,6 +234,11 @@ public final class WindowingConfig implements Serializable {
             return this;
         }
 
+        public Builder maxLiveStreams(int streams) {
+            this.maxLiveStreams = streams;
+            return this;
+        }
+
         public WindowingConfig build() {
             require(windowSamples > 0, WINDOW, windowSamples + " samples", "must be positive");
             require(hopSamples > 0, HOP, hopSamples + " samples", "must be positive");
@@ -231,6 +253,11 @@ public final class WindowingConfig implements Serializable {
             requirePositiveMillis(REORDER_EOS_WAIT, reorderEosWait);
             requirePositiveMillis(IDLE_TIMEOUT, idleTimeout);
             requirePositiveMillis(STATE_TTL, stateTtl);
+            require(
+                    maxLiveStreams >= 1 && maxLiveStreams <= 1_000_000,
+                    MAX_LIVE_STREAMS,
+                    maxLiveStreams,
+                    "must be 1 to 1000000");
             require(
                     reorderEosWait.compareTo(idleTimeout) <= 0,
                     REORDER_EOS_WAIT,

@@ -91,8 +91,8 @@ class HostileInputFuzzITCase {
         Map<DeadLetterReason, Integer> expectedByReason = new EnumMap<>(DeadLetterReason.class);
         hostile.forEach(h -> expectedByReason.merge(h.reason(), 1, Integer::sum));
         assertThat(expectedByReason.keySet())
-                .as("every reason but OTHER")
-                .hasSize(DeadLetterReason.values().length - 1);
+                .as("every reason but OTHER and STREAM_LIMIT (a subtask's count; StreamGuardTest floods it)")
+                .hasSize(DeadLetterReason.values().length - 2);
 
         short[] pcm = new short[32_000]; // 2 s at 16 kHz
         Random signal = new Random(7);

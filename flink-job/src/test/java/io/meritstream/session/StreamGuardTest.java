@@ -109,8 +109,48 @@ class StreamGuardTest {
                 .containsExactly(DeadLetterReason.AFTER_END_OF_STREAM);
     }
 
+    @Test
+    void aFloodOfNewIdsIsBoundedByTheCap() throws Exception {
+        open(null, WindowingConfig.builder().maxLiveStreams(1_000).build());
+        for (int i = 0; i < 100_000; i++) {
+            harness.processElement(tinyFrame("flood-" + i), 0);
+        }
+        assertThat(harness.extractOutputValues()).hasSize(1_000);
+        assertThat(guard.deadLetterCounter(DeadLetterReason.STREAM_LIMIT).getCount())
+                .isEqualTo(99_000);
+        assertThat(deadLetters().get(0).getMessage().toString())
+                .contains("flood-1000/customer would be stream 1001 of this subtask")
+                .contains("windowing.max-live-streams (1000)");
+        // State only for the admitted streams: the 99,000 refused ones cost a dead letter each and nothing more.
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(1_000);
+        assertThat(guard.liveStreams()).isEqualTo(1_000);
+    }
+
+    @Test
+    void aSlotFreesWhenAStreamEndsOrIdlesOut() throws Exception {
+        open(null, WindowingConfig.builder().maxLiveStreams(2).build()); // idle timeout 30 s
+        harness.setProcessingTime(1_000);
+        feed(frame("a", 0, false), frame("b", 0, false), frame("c", 0, false));
+        assertThat(deadLetters()).extracting(DeadLetter::getReason).containsExactly(DeadLetterReason.STREAM_LIMIT);
+        // a and b go on; b ends: c gets its slot.
+        feed(frame("a", 1, false), frame("b", 1, true), frame("c", 0, false));
+        // 30 s later nothing came from a or c: both are idle, d and e get in.
+        harness.setProcessingTime(31_001);
+        feed(frame("d", 0, false), frame("e", 0, false), frame("f", 0, false));
+        assertThat(passedSeqs()).containsExactly(0L, 0L, 1L, 1L, 0L, 0L, 0L);
+        assertThat(harness.extractOutputValues().stream().map(f -> f.sessionId))
+                .containsExactly("a", "b", "a", "b", "c", "d", "e");
+        assertThat(deadLetters())
+                .extracting(DeadLetter::getReason)
+                .containsExactly(DeadLetterReason.STREAM_LIMIT, DeadLetterReason.STREAM_LIMIT);
+    }
+
     private void open(OperatorSubtaskState restoreFrom) throws Exception {
-        guard = new StreamGuard(CONFIG);
+        open(restoreFrom, CONFIG);
+    }
+
+    private void open(OperatorSubtaskState restoreFrom, WindowingConfig config) throws Exception {
+        guard = new StreamGuard(config);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(guard), NativeFrame::streamKey, Types.STRING);
         if (restoreFrom != null) {
@@ -134,6 +174,11 @@ class StreamGuardTest {
         return queue == null
                 ? List.of()
                 : queue.stream().map(StreamRecord::getValue).toList();
+    }
+
+    private static NativeFrame tinyFrame(String session) {
+        return new NativeFrame(session, "customer", 0, 0, 16_000, new float[4], false, 0)
+                .from(new IngestRecord("audio-frames", 0, 0, null, new byte[8], 0, 0), 1024);
     }
 
     private static NativeFrame frame(String session, long seq, boolean endOfStream) {
