@@ -57,7 +57,11 @@ public final class RecordSerializationSchema<T extends SpecificRecord> implement
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
         Headers headers = new RecordHeaders()
                 .add(RecordIds.HEADER, recordId.apply(element).getBytes(StandardCharsets.UTF_8));
-        return new ProducerRecord<>(topic, null, timestamp, key.apply(element), value(element), headers);
+        // No timestamp: the producer stamps the record when it sends it. Passing Flink's element timestamp on would
+        // copy
+        // the input record's CreateTime, so the outputs of a backfill (hours-old input) would fall out of the output
+        // topics' retention as soon as they were written. The call's own timeline is in the record's fields.
+        return new ProducerRecord<>(topic, null, null, key.apply(element), value(element), headers);
     }
 
     private byte[] value(T element) {
