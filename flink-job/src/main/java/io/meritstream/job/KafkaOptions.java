@@ -17,6 +17,15 @@ public final class KafkaOptions {
      */
     public static final String PROPERTIES_PREFIX = "kafka.properties.";
 
+    public static final ConfigOption<String> PROPERTIES_FILE = ConfigOptions.key("kafka.properties-file")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("A Java properties file of Kafka client properties (security.protocol, sasl.jaas.config,"
+                    + " ssl.truststore.password, ...), read where the job is built (the 'flink run' host, or the"
+                    + " JobManager in application mode), so that secrets need not be program arguments; a"
+                    + " 'kafka.properties.<name>' option wins over the file's <name>. In both, a value may name an"
+                    + " environment variable of that host as ${env:NAME}.");
+
     public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
             .stringType()
             .noDefaultValue()

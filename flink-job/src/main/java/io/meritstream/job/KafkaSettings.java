@@ -1,6 +1,12 @@
 package io.meritstream.job;
 
+import java.io.IOException;
+import java.io.Reader;
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -8,6 +14,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ReadableConfig;
@@ -21,6 +29,7 @@ public final class KafkaSettings implements Serializable {
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^\\s:,\\[\\]]+):(\\d{1,5})");
+    private static final Pattern ENV_REFERENCE = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
     private static final String OFFSETS_ALLOWED = "earliest, latest, committed or timestamp:<epoch ms>";
 
     /**
@@ -95,6 +104,11 @@ public final class KafkaSettings implements Serializable {
      * @throws IllegalArgumentException naming the offending option, its value and what is allowed
      */
     public static KafkaSettings fromConfiguration(ReadableConfig conf) {
+        return fromConfiguration(conf, System::getenv);
+    }
+
+    /** As {@link #fromConfiguration(ReadableConfig)}, with {@code environment} for the {@code ${env:NAME}} values. */
+    static KafkaSettings fromConfiguration(ReadableConfig conf, Function<String, String> environment) {
         String servers = conf.getOptional(KafkaOptions.BOOTSTRAP_SERVERS)
                 .map(String::trim)
                 .orElse("");
@@ -183,8 +197,46 @@ public final class KafkaSettings implements Serializable {
             }
             properties.put(property, entry.getValue());
         }
+        Optional<String> file = conf.getOptional(KafkaOptions.PROPERTIES_FILE);
+        if (file.isPresent()) {
+            Properties fromFile = new Properties();
+            try (Reader in = Files.newBufferedReader(Path.of(file.get().trim()), StandardCharsets.UTF_8)) {
+                fromFile.load(in);
+            } catch (IOException | InvalidPathException e) {
+                throw new IllegalArgumentException("Option '" + KafkaOptions.PROPERTIES_FILE.key() + "': cannot read '"
+                        + file.get() + "' (" + e + ")");
+            }
+            for (String property : fromFile.stringPropertyNames()) {
+                String reserved = RESERVED_PROPERTIES.get(property);
+                if (reserved != null) {
+                    throw new IllegalArgumentException(
+                            "Property '" + property + "' of '" + KafkaOptions.PROPERTIES_FILE.key() + "' (" + file.get()
+                                    + ") is not allowed: " + reserved);
+                }
+                properties.putIfAbsent(property, fromFile.getProperty(property));
+            }
+        }
+        for (Map.Entry<String, String> entry : properties.entrySet()) {
+            entry.setValue(resolveEnvironment(entry.getKey(), entry.getValue(), environment));
+        }
         return new KafkaSettings(
                 servers, topics, group, offsets, delivery, conf.get(KafkaOptions.VALUE_FORMAT), prefix, properties);
+    }
+
+    /** {@code value} with every {@code ${env:NAME}} replaced by that environment variable. */
+    private static String resolveEnvironment(String property, String value, Function<String, String> environment) {
+        Matcher m = ENV_REFERENCE.matcher(value);
+        StringBuilder resolved = new StringBuilder();
+        while (m.find()) {
+            String found = environment.apply(m.group(1));
+            if (found == null) {
+                throw new IllegalArgumentException("Kafka property '" + property + "' refers to environment variable '"
+                        + m.group(1) + "', which is not set where the job is built");
+            }
+            m.appendReplacement(resolved, Matcher.quoteReplacement(found));
+        }
+        m.appendTail(resolved);
+        return resolved.toString();
     }
 
     /**

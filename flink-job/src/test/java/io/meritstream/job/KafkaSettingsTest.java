@@ -3,6 +3,8 @@ package io.meritstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -12,6 +14,7 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class KafkaSettingsTest {
 
@@ -129,6 +132,60 @@ class KafkaSettingsTest {
                 .hasSize(3);
         assertThat(settings.toString()).contains("sasl.jaas.config").doesNotContain("secret-config");
         assertThat(settings.dlqDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+    }
+
+    @Test
+    void secretsComeFromAPropertiesFileOrTheEnvironmentNotTheCommandLine(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("kafka-client.properties");
+        Files.writeString(
+                file,
+                "security.protocol=SASL_SSL\n"
+                        + "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + " username=\"merit\" password=\"${env:MERIT_KAFKA_PASSWORD}\";\n"
+                        + "ssl.truststore.location=/etc/merit/truststore.p12\n");
+        Map<String, String> environment = Map.of("MERIT_KAFKA_PASSWORD", "s3cr$t\\1");
+        KafkaSettings settings = KafkaSettings.fromConfiguration(
+                conf(Map.of(
+                        "kafka.bootstrap-servers", "b1:9093",
+                        "kafka.properties-file", file.toString(),
+                        // An option wins over the file.
+                        "kafka.properties.ssl.truststore.location", "/opt/truststore.p12")),
+                environment::get);
+        assertThat(settings.clientProperties())
+                .containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("ssl.truststore.location", "/opt/truststore.p12")
+                .containsEntry(
+                        "sasl.jaas.config",
+                        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"merit\""
+                                + " password=\"s3cr$t\\1\";");
+        assertThat(settings.toString()).doesNotContain("s3cr");
+    }
+
+    @Test
+    void aMissingFileOrVariableIsNamed(@TempDir Path dir) {
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(conf(Map.of(
+                        "kafka.bootstrap-servers",
+                        "b1:9093",
+                        "kafka.properties-file",
+                        dir.resolve("absent.properties").toString()))))
+                .hasMessageStartingWith("Option 'kafka.properties-file': cannot read '");
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of(
+                                "kafka.bootstrap-servers", "b1:9093",
+                                "kafka.properties.sasl.jaas.config", "x password=\"${env:NOT_SET_ANYWHERE}\";")),
+                        name -> null))
+                .hasMessage("Kafka property 'sasl.jaas.config' refers to environment variable 'NOT_SET_ANYWHERE',"
+                        + " which is not set where the job is built");
+    }
+
+    @Test
+    void theFileMayNotSetWhatTheJobOwns(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.properties");
+        Files.writeString(file, "bootstrap.servers=elsewhere:9092\n");
+        assertThatThrownBy(() -> KafkaSettings.fromConfiguration(
+                        conf(Map.of("kafka.bootstrap-servers", "b1:9093", "kafka.properties-file", file.toString()))))
+                .hasMessageContaining("Property 'bootstrap.servers' of 'kafka.properties-file'")
+                .hasMessageContaining("use 'kafka.bootstrap-servers'");
     }
 
     @Test
