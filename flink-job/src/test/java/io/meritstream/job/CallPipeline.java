@@ -148,6 +148,13 @@ final class CallPipeline {
      * by the session id, the last frame of each channel flagged end of stream.
      */
     static void produce(EmbeddedKafkaBroker kafka, String topic, String sessionId, Call call) throws Exception {
+        produce(kafka, topic, sessionId, call, 0, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #produce(EmbeddedKafkaBroker, String, String, Call)}, only frames {@code fromFrame} to {@code toFrame}. */
+    static void produce(
+            EmbeddedKafkaBroker kafka, String topic, String sessionId, Call call, int fromFrame, int toFrame)
+            throws Exception {
         Properties props = kafka.clientProperties();
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -165,7 +172,7 @@ final class CallPipeline {
             for (String channel : CHANNELS) {
                 maxFrames = Math.max(maxFrames, frames(call.samples(channel)));
             }
-            for (int seq = 0; seq < maxFrames; seq++) {
+            for (int seq = fromFrame; seq < Math.min(maxFrames, toFrame); seq++) {
                 for (String channel : CHANNELS) {
                     short[] x = call.audio().get(channel);
                     int frames = frames(x.length);
