@@ -9,8 +9,6 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.meritstream.speaker.ProsodyAnalyzer;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
@@ -184,9 +182,7 @@ public final class MeritModel implements AutoCloseable {
             throw new IllegalArgumentException(
                     "rows have " + samples + " samples; the model needs at least " + minSamples());
         }
-        FloatBuffer input = ByteBuffer.allocateDirect(Float.BYTES * batch * samples)
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
+        FloatBuffer input = InputBuffer.of(batch * samples);
         for (int b = 0; b < batch; b++) {
             if (waveforms[b].length != samples) {
                 throw new IllegalArgumentException("row " + b + " has " + waveforms[b].length

@@ -70,6 +70,26 @@ class MeritModelParityTest {
     }
 
     @Test
+    void aSmallerBatchAfterALargerOneReadsOnlyItsOwnInput() throws Exception {
+        // The input buffer is reused across calls (InputBuffer): nothing of an earlier, larger batch may leak in.
+        java.util.Random random = new java.util.Random(3);
+        float[][] large = new float[4][16_000];
+        float[][] small = new float[1][16_000];
+        for (float[][] batch : new float[][][] {large, small}) {
+            for (float[] row : batch) {
+                for (int i = 0; i < row.length; i++) {
+                    row[i] = (float) (random.nextGaussian() * 0.1);
+                }
+            }
+        }
+        MeritOutput alone = model.run(small);
+        model.run(large);
+        MeritOutput after = model.run(small);
+        assertThat(after.emotionLogits()[0]).containsExactly(alone.emotionLogits()[0]);
+        assertThat(after.enhanced()[0]).containsExactly(alone.enhanced()[0]);
+    }
+
+    @Test
     void matchesPyTorchOnEveryCase() throws Exception {
         assertThat(index.get("cases")).hasSize(4);
         for (JsonNode c : index.get("cases")) {
