@@ -42,7 +42,7 @@ import org.apache.flink.util.OutputTag;
  * the front. The count is not checkpointed: after a restore it starts empty and fills with the streams as their
  * frames come (every live channel sends one every 20 ms), and a stream the guard has state for is never refused.
  *
- * Keyed by stream, before the resampler. Its state per stream is the newest seq and the end-of-stream frame's seq and
+ * <p>Keyed by stream, before the resampler. Its state per stream is the newest seq and the end-of-stream frame's seq and
  * arrival; it is not cleared at the end (it is what recognises frames after it) but expires {@code windowing.state-ttl}
  * after the stream's last frame.
  */

@@ -287,11 +287,11 @@ class IngestWindowingITCase {
         AudioFrame end = frame(PRELUDE + "ended", 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640]);
         end.setEndOfStream(true);
         preludes.put("bad-AFTER_END_OF_STREAM", List.of(end));
-        List<AudioFrame> long_ = new ArrayList<>();
+        List<AudioFrame> counting = new ArrayList<>();
         for (int seq = 0; seq <= 120; seq++) {
-            long_.add(frame(PRELUDE + "reset", seq, 16_000, AudioEncoding.PCM_S16LE, new byte[640]));
+            counting.add(frame(PRELUDE + "reset", seq, 16_000, AudioEncoding.PCM_S16LE, new byte[640]));
         }
-        preludes.put("bad-SEQ_RESET", long_);
+        preludes.put("bad-SEQ_RESET", counting);
         return preludes;
     }
 
