@@ -82,16 +82,54 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Duration timeout;
     private final Path logDir;
     private final int brokerPort;
+    private final SaslSsl saslSsl;
     private final KafkaRaftServer server;
     private Admin admin;
     private boolean closed;
 
-    private EmbeddedKafkaBroker(Builder options, Path logDir, int brokerPort, KafkaRaftServer server) {
+    private EmbeddedKafkaBroker(Builder options, Path logDir, int brokerPort, SaslSsl saslSsl, KafkaRaftServer server) {
         this.defaultPartitions = options.defaultPartitions;
         this.timeout = options.startupTimeout;
         this.logDir = logDir;
         this.brokerPort = brokerPort;
+        this.saslSsl = saslSsl;
         this.server = server;
+    }
+
+    /**
+     * The SASL_SSL listener ({@link Builder#saslSsl()}): TLS with a certificate made for this broker (CN localhost, SAN
+     * 127.0.0.1), SASL PLAIN with one user.
+     *
+     * @param port the listener's port on 127.0.0.1
+     * @param truststore a PKCS12 truststore holding the broker's certificate
+     */
+    public record SaslSsl(int port, Path truststore, String truststorePassword, String user, String password) {
+        /** What a client needs besides {@code bootstrap.servers}, as Kafka client properties. */
+        public Properties clientProperties() {
+            Properties props = new Properties();
+            props.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_SSL");
+            props.put("sasl.mechanism", "PLAIN");
+            props.put(
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user
+                            + "\" password=\"" + password + "\";");
+            props.put("ssl.truststore.location", truststore.toString());
+            props.put("ssl.truststore.password", truststorePassword);
+            props.put("ssl.truststore.type", "PKCS12");
+            return props;
+        }
+
+        public String bootstrapServers() {
+            return LOOPBACK + ":" + port;
+        }
+    }
+
+    /** The SASL_SSL listener; fails unless the broker was built with {@link Builder#saslSsl()}. */
+    public SaslSsl saslSsl() {
+        if (saslSsl == null) {
+            throw new IllegalStateException("this broker has no SASL_SSL listener: build it with saslSsl()");
+        }
+        return saslSsl;
     }
 
     /** Starts a broker with the default options. */
@@ -252,8 +290,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private Duration startupTimeout = Duration.ofSeconds(60);
         private Path parentDir;
         private final Map<String, String> brokerProperties = new LinkedHashMap<>();
+        private boolean saslSsl;
 
         private Builder() {}
+
+        /**
+         * Adds a SASL_SSL listener beside the PLAINTEXT one (which the broker itself, the admin client and tests that
+         * need no security keep using): a key pair and certificate made with the JDK's keytool in the log directory,
+         * SASL PLAIN with user {@code merit} and a random password. See {@link EmbeddedKafkaBroker#saslSsl()}.
+         */
+        public Builder saslSsl() {
+            this.saslSsl = true;
+            return this;
+        }
 
         /** Partitions of {@link EmbeddedKafkaBroker#createTopics(String...)} and of auto-created topics (default 1). */
         public Builder defaultPartitions(int partitions) {
@@ -322,12 +371,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 while (controllerPort == brokerPort) {
                     controllerPort = freePort();
                 }
-                Properties props = serverProperties(logDir, brokerPort, controllerPort);
+                SaslSsl secure = null;
+                if (saslSsl) {
+                    int port = freePort();
+                    while (port == brokerPort || port == controllerPort) {
+                        port = freePort();
+                    }
+                    secure = TlsFiles.create(logDir.resolve("tls"), port);
+                }
+                Properties props = serverProperties(logDir, brokerPort, controllerPort, secure);
                 format(props, logDir);
                 long startNanos = System.nanoTime();
                 server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
                 server.startup();
-                broker = new EmbeddedKafkaBroker(this, logDir, brokerPort, server);
+                broker = new EmbeddedKafkaBroker(this, logDir, brokerPort, secure, server);
                 broker.awaitServing();
                 LOG.info(
                         "Embedded Kafka broker on {} up in {} ms, log in {}",
@@ -346,16 +403,31 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
         }
 
-        private Properties serverProperties(Path logDir, int brokerPort, int controllerPort) {
+        private Properties serverProperties(Path logDir, int brokerPort, int controllerPort, SaslSsl secure) {
             Properties props = new Properties();
             props.put("process.roles", "broker,controller");
             props.put("node.id", String.valueOf(NODE_ID));
             props.put("controller.quorum.voters", NODE_ID + "@" + LOOPBACK + ":" + controllerPort);
+            String plaintext = "PLAINTEXT://" + LOOPBACK + ":" + brokerPort;
+            String sasl = secure == null ? "" : ",SASL_SSL://" + LOOPBACK + ":" + secure.port();
+            props.put("listeners", plaintext + sasl + ",CONTROLLER://" + LOOPBACK + ":" + controllerPort);
+            props.put("advertised.listeners", plaintext + sasl);
             props.put(
-                    "listeners",
-                    "PLAINTEXT://" + LOOPBACK + ":" + brokerPort + ",CONTROLLER://" + LOOPBACK + ":" + controllerPort);
-            props.put("advertised.listeners", "PLAINTEXT://" + LOOPBACK + ":" + brokerPort);
-            props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+                    "listener.security.protocol.map",
+                    "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" + (secure == null ? "" : ",SASL_SSL:SASL_SSL"));
+            if (secure != null) {
+                props.put("sasl.enabled.mechanisms", "PLAIN");
+                props.put(
+                        "listener.name.sasl_ssl.plain.sasl.jaas.config",
+                        "org.apache.kafka.common.security.plain.PlainLoginModule required user_" + secure.user() + "=\""
+                                + secure.password() + "\";");
+                props.put(
+                        "listener.name.sasl_ssl.ssl.keystore.location",
+                        TlsFiles.keystore(secure).toString());
+                props.put("listener.name.sasl_ssl.ssl.keystore.password", secure.truststorePassword());
+                props.put("listener.name.sasl_ssl.ssl.key.password", secure.truststorePassword());
+                props.put("listener.name.sasl_ssl.ssl.keystore.type", "PKCS12");
+            }
             props.put("controller.listener.names", "CONTROLLER");
             props.put("inter.broker.listener.name", "PLAINTEXT");
             props.put("log.dirs", dataDir(logDir).toString());
