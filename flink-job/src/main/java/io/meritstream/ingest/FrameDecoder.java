@@ -199,7 +199,7 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
                         samples,
                         frame.getEndOfStream(),
                         record.arrivalMs)
-                .from(record, maxOriginalBytes));
+                .from(record));
     }
 
     /** The counter of dead letters for {@code reason}; for tests. */

@@ -7,17 +7,11 @@ package io.meritstream.ingest;
 public class NativeFrame extends ChannelFrame {
     /** One of the supported input rates. */
     public int sampleRate;
-    /** Where the record came from, for a dead letter of a later stage ({@link #from}). */
-    public String sourceTopic;
-
-    public int sourcePartition;
-    public long sourceOffset;
-    /** The record's Kafka key, or null. */
-    public byte[] sourceKey;
-    /** The record's value, cut to the dead letters' bound; null once no later stage can reject the frame. */
-    public byte[] sourceValue;
-    /** Size of the record's value before the cut. */
-    public int sourceValueBytes;
+    /**
+     * The record the frame was decoded from, for a dead letter of a later stage ({@code StreamGuard}); null once no
+     * later stage can reject the frame.
+     */
+    public IngestRecord source;
 
     public NativeFrame() {}
 
@@ -34,18 +28,9 @@ public class NativeFrame extends ChannelFrame {
         this.sampleRate = sampleRate;
     }
 
-    /**
-     * Notes where the frame was read from and keeps up to {@code maxValueBytes} of the record's value, for a dead letter
-     * of a later stage ({@code StreamGuard}); returns this.
-     */
-    public NativeFrame from(IngestRecord record, int maxValueBytes) {
-        sourceTopic = record.topic;
-        sourcePartition = record.partition;
-        sourceOffset = record.offset;
-        sourceKey = record.key;
-        byte[] value = record.value == null ? new byte[0] : record.value;
-        sourceValue = value.length <= maxValueBytes ? value : java.util.Arrays.copyOf(value, maxValueBytes);
-        sourceValueBytes = value.length;
+    /** Notes the record the frame was decoded from; returns this. */
+    public NativeFrame from(IngestRecord record) {
+        source = record;
         return this;
     }
 

@@ -271,7 +271,7 @@ public class MeritStreamJob {
         // Resampling needs each stream's filter history, so the shuffle by stream comes before it, not after. The guard
         // is keyed the same way and forwards one-to-one, so the resampler reuses its partitioning.
         SingleOutputStreamOperator<NativeFrame> guarded = decoded.keyBy(NativeFrame::streamKey, Types.STRING)
-                .process(new StreamGuard(windowing))
+                .process(new StreamGuard(windowing, ingest.dlqMaxOriginalBytes()))
                 .name("stream guard")
                 .uid(UID_STREAM_GUARD);
         decoded.getSideOutput(FrameDecoder.DEAD_LETTERS)

@@ -2,9 +2,9 @@ package io.meritstream.session;
 
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.DeadLetterReason;
+import io.meritstream.ingest.FrameDecoder;
 import io.meritstream.ingest.NativeFrame;
 import io.meritstream.metrics.MetricNames;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Iterator;
@@ -70,6 +70,7 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
     private final long idleTimeoutMs;
     private final long endWaitMs;
     private final long retentionMs;
+    private final int maxOriginalBytes;
 
     private transient RestoreGrace restoreGrace;
     private transient ValueState<Seen> seen;
@@ -77,8 +78,10 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
     // Stream key -> processing time of its latest frame, least recent first (access order).
     private transient LinkedHashMap<String, Long> live;
 
-    public StreamGuard(WindowingConfig config) {
+    /** @param maxOriginalBytes how much of a rejected record's value its dead letter keeps (dlq.max-original-bytes) */
+    public StreamGuard(WindowingConfig config, int maxOriginalBytes) {
         Objects.requireNonNull(config, "config");
+        this.maxOriginalBytes = maxOriginalBytes;
         this.maxFramesBehind = config.reorderMaxFrames();
         this.endWaitMs = config.reorderEosWaitMs();
         this.retentionMs = config.stateTtlMs();
@@ -180,7 +183,7 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
         if (changed) {
             seen.update(s);
         }
-        frame.sourceValue = null; // no later stage rejects a frame: the copy to the resampler need not carry it
+        frame.source = null; // no later stage rejects a frame: the copy to the resampler need not carry the record
         out.collect(frame);
     }
 
@@ -207,18 +210,6 @@ public class StreamGuard extends KeyedProcessFunction<String, NativeFrame, Nativ
 
     private void reject(NativeFrame frame, DeadLetterReason reason, String message, long now, Context ctx) {
         deadLetters.get(reason).inc();
-        ctx.output(
-                DEAD_LETTERS,
-                DeadLetter.newBuilder()
-                        .setSourceTopic(frame.sourceTopic == null ? "" : frame.sourceTopic)
-                        .setPartition(frame.sourcePartition)
-                        .setOffset(frame.sourceOffset)
-                        .setKey(frame.sourceKey == null ? null : ByteBuffer.wrap(frame.sourceKey))
-                        .setReason(reason)
-                        .setMessage(message)
-                        .setOriginal(ByteBuffer.wrap(frame.sourceValue == null ? new byte[0] : frame.sourceValue))
-                        .setOriginalSize(frame.sourceValueBytes)
-                        .setTimeMs(now)
-                        .build());
+        ctx.output(DEAD_LETTERS, FrameDecoder.deadLetter(frame.source, reason, message, maxOriginalBytes, now));
     }
 }

@@ -64,7 +64,7 @@ class StreamGuardTest {
         assertThat(first.getOriginal().remaining()).isEqualTo(640);
         // What passes on no longer carries the record's bytes.
         assertThat(harness.extractOutputValues())
-                .allSatisfy(f -> assertThat(f.sourceValue).isNull());
+                .allSatisfy(f -> assertThat(f.source).isNull());
         assertThat(guard.deadLetterCounter(DeadLetterReason.AFTER_END_OF_STREAM).getCount())
                 .isEqualTo(2);
         // Other streams are not affected.
@@ -150,7 +150,7 @@ class StreamGuardTest {
     }
 
     private void open(OperatorSubtaskState restoreFrom, WindowingConfig config) throws Exception {
-        guard = new StreamGuard(config);
+        guard = new StreamGuard(config, 1024);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(guard), NativeFrame::streamKey, Types.STRING);
         if (restoreFrom != null) {
@@ -178,15 +178,13 @@ class StreamGuardTest {
 
     private static NativeFrame tinyFrame(String session) {
         return new NativeFrame(session, "customer", 0, 0, 16_000, new float[4], false, 0)
-                .from(new IngestRecord("audio-frames", 0, 0, null, new byte[8], 0, 0), 1024);
+                .from(new IngestRecord("audio-frames", 0, 0, null, new byte[8], 0, 0));
     }
 
     private static NativeFrame frame(String session, long seq, boolean endOfStream) {
         byte[] value = new byte[640];
         return new NativeFrame(session, "customer", seq, 1_000 + 20 * seq, 16_000, new float[320], endOfStream, 0)
-                .from(
-                        new IngestRecord(
-                                "audio-frames", 2, 100 + seq, session.getBytes(StandardCharsets.UTF_8), value, 0, 0),
-                        1024);
+                .from(new IngestRecord(
+                        "audio-frames", 2, 100 + seq, session.getBytes(StandardCharsets.UTF_8), value, 0, 0));
     }
 }
