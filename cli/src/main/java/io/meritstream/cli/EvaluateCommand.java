@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -299,11 +298,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     }
 
     private Duration duration(String option, String value) {
-        try {
-            return TimeUtils.parseDuration(value);
-        } catch (IllegalArgumentException e) {
-            throw usage(option + " must be a duration such as 3s or 1500ms, got '" + value + "'");
-        }
+        return DurationOption.parse(spec, option, value);
     }
 
     private ParameterException usage(String message) {

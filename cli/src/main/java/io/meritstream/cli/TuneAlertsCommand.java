@@ -2,12 +2,13 @@ package io.meritstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.meritstream.analytics.AnalyticsConfig;
+import io.meritstream.analytics.AnalyticsOptions;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.cli.kafka.AvroJson;
 import io.meritstream.cli.report.AlertSweep;
 import io.meritstream.cli.report.GroundTruth;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +20,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(
@@ -134,7 +132,6 @@ public final class TuneAlertsCommand implements Callable<Integer> {
                 }
             }
         }
-        AnalyticsConfig defaults = AnalyticsConfig.defaults();
         List<AlertSweep.Setting> grid = new ArrayList<>();
         for (String h : halfLives) {
             for (double e : enter) {
@@ -146,10 +143,10 @@ public final class TuneAlertsCommand implements Callable<Integer> {
             }
         }
         AlertSweep.Setting jobDefault = new AlertSweep.Setting(
-                Duration.ofMillis(Math.round(defaults.halfLifeSeconds * 1000)),
-                defaults.enterThreshold,
-                defaults.consecutiveHops,
-                defaults.maxGapHops);
+                AnalyticsOptions.TREND_HALF_LIFE.defaultValue(),
+                AnalyticsOptions.ALERT_ENTER_THRESHOLD.defaultValue(),
+                AnalyticsOptions.ALERT_CONSECUTIVE_HOPS.defaultValue(),
+                AnalyticsOptions.ALERT_MAX_GAP_HOPS.defaultValue());
         if (!grid.contains(jobDefault)) {
             grid.add(0, jobDefault);
         }
@@ -167,13 +164,13 @@ public final class TuneAlertsCommand implements Callable<Integer> {
                 "setting",
                 "caught",
                 "median delay",
-                "<= " + trim(targetS) + " s",
+                "<= " + BigDecimal.valueOf(targetS).stripTrailingZeros().toPlainString() + " s",
                 "false");
         List<Map<String, Object>> json = new ArrayList<>();
         for (AlertSweep.Setting setting : grid) {
             AlertSweep.Score score;
             try {
-                score = AlertSweep.score(all, truths, setting, new Configuration(), hopDuration.toMillis() / 1000.0);
+                score = AlertSweep.score(all, truths, setting, hopDuration.toMillis() / 1000.0);
             } catch (IllegalArgumentException e) {
                 throw new CliException(e.getMessage(), 2, e);
             }
@@ -215,14 +212,6 @@ public final class TuneAlertsCommand implements Callable<Integer> {
     }
 
     private Duration duration(String option, String value) {
-        try {
-            return TimeUtils.parseDuration(value);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), option + ": not a duration: " + value);
-        }
-    }
-
-    private static String trim(double v) {
-        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+        return DurationOption.parse(spec, option, value);
     }
 }

@@ -29,9 +29,9 @@ public final class AlertSweep {
 
     /** One candidate: the trend's half-life and the spike rule's enter threshold, K and G. */
     public record Setting(Duration halfLife, double enterThreshold, int hops, int maxGapHops) {
-        /** The job's analytics configuration with this setting over {@code base}. */
-        public AnalyticsConfig config(Configuration base) {
-            Configuration conf = new Configuration(base);
+        /** The job's analytics configuration with this setting, every other option at its default. */
+        public AnalyticsConfig config() {
+            Configuration conf = new Configuration();
             conf.set(AnalyticsOptions.TREND_HALF_LIFE, halfLife);
             conf.set(AnalyticsOptions.ALERT_ENTER_THRESHOLD, enterThreshold);
             conf.set(AnalyticsOptions.ALERT_CONSECUTIVE_HOPS, hops);
@@ -76,12 +76,8 @@ public final class AlertSweep {
      * @param hopSeconds the windowing hop the job ran with
      */
     public static Score score(
-            List<EmotionEvent> events,
-            Map<String, GroundTruth> truths,
-            Setting setting,
-            Configuration base,
-            double hopSeconds) {
-        AnalyticsConfig config = setting.config(base);
+            List<EmotionEvent> events, Map<String, GroundTruth> truths, Setting setting, double hopSeconds) {
+        AnalyticsConfig config = setting.config();
         Map<String, List<EmotionEvent>> byStream = new TreeMap<>();
         for (EmotionEvent e : events) {
             byStream.computeIfAbsent(StreamKey.of(e.getSessionId(), e.getChannel()), k -> new ArrayList<>())

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
 class AlertSweepTest {
@@ -67,7 +66,7 @@ class AlertSweepTest {
     }
 
     private static AlertSweep.Score score(List<EmotionEvent> events, AlertSweep.Setting setting) {
-        return AlertSweep.score(events, Map.of("call-x", TRUTH), setting, new Configuration(), 1.0);
+        return AlertSweep.score(events, Map.of("call-x", TRUTH), setting, 1.0);
     }
 
     /** Window {@code index} of a 3 s / 1 s windowing, with negativity (angry) {@code angry}. */
