@@ -25,27 +25,15 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
-import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -111,7 +99,7 @@ class HostileInputFuzzITCase {
             good.add(frame);
         }
 
-        try (KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
+        try (KafkaProducer<byte[], byte[]> producer = IngestWindowingITCase.producer(kafka)) {
             int next = 0;
             for (int i = 0; i < hostile.size(); i++) {
                 Hostile h = hostile.get(i);
@@ -147,7 +135,7 @@ class HostileInputFuzzITCase {
         Configuration flink = new Configuration();
         flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // one failure fails the job, and this test
         StreamExecutionEnvironment env = CLUSTER.environment(flink);
-        Windows.VALUES.clear();
+        IngestWindowingITCase.CollectingSink.VALUES.clear();
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             pool.resetPeakUsage();
         }
@@ -157,7 +145,7 @@ class HostileInputFuzzITCase {
                                 .setBounded(OffsetsInitializer.latest())
                                 .build(),
                         KafkaConnectors.deadLetterSink(settings),
-                        new Windows(),
+                        new IngestWindowingITCase.CollectingSink(),
                         new IngestSettings(MAX_FRAME_MS, 1024, Duration.ofSeconds(2)),
                         WindowingConfig.builder()
                                 .windowSamples(WINDOW)
@@ -170,7 +158,7 @@ class HostileInputFuzzITCase {
         // Every hostile record: one dead letter, with its reason, at its offset.
         Map<String, Hostile> byKey = new HashMap<>();
         hostile.forEach(h -> byKey.put(h.key(), h));
-        Map<String, DeadLetter> letters = readDeadLetters(kafka, dlq, hostile.size());
+        Map<String, DeadLetter> letters = IngestWindowingITCase.readDeadLetters(kafka, dlq, hostile.size());
         assertThat(letters).hasSize(hostile.size());
         Map<DeadLetterReason, Integer> gotByReason = new EnumMap<>(DeadLetterReason.class);
         for (Map.Entry<String, DeadLetter> e : letters.entrySet()) {
@@ -186,7 +174,7 @@ class HostileInputFuzzITCase {
         assertThat(gotByReason).isEqualTo(expectedByReason);
 
         // The good stream: every window, exact.
-        List<WindowRequest> goodWindows = Windows.VALUES.stream()
+        List<WindowRequest> goodWindows = IngestWindowingITCase.CollectingSink.VALUES.stream()
                 .filter(w -> w.streamKey().equals(StreamKey.of("good-call", "mono")))
                 .sorted((a, b) -> Long.compare(a.windowIndex, b.windowIndex))
                 .toList();
@@ -402,66 +390,5 @@ class HostileInputFuzzITCase {
         byte[] bytes = new byte[length];
         random.nextBytes(bytes);
         return bytes;
-    }
-
-    // --- Kafka ---
-
-    private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafkaBroker kafka) {
-        Properties props = kafka.clientProperties();
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(8 << 20));
-        return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
-    }
-
-    /** The dead letters by their Kafka key (the rejected record's key), read_committed, until {@code expected}. */
-    private static Map<String, DeadLetter> readDeadLetters(EmbeddedKafkaBroker kafka, String topic, int expected) {
-        Properties props = kafka.clientProperties();
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        Map<String, DeadLetter> letters = new HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition()))
-                    .toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            int records = 0;
-            while (records < expected && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                    records++;
-                    String key = new String(record.key(), StandardCharsets.UTF_8);
-                    assertThat(letters.put(key, DEAD_LETTERS.decode(record.value())))
-                            .as("one dead letter per hostile record: %s", key)
-                            .isNull();
-                }
-            }
-            assertThat(consumer.poll(Duration.ofMillis(500)))
-                    .as("nothing beyond the hostile records")
-                    .isEmpty();
-        }
-        return letters;
-    }
-
-    /** Collects the windows, in this JVM. */
-    private static final class Windows implements Sink<WindowRequest> {
-        static final ConcurrentLinkedQueue<WindowRequest> VALUES = new ConcurrentLinkedQueue<>();
-
-        @Override
-        public SinkWriter<WindowRequest> createWriter(WriterInitContext context) {
-            return new SinkWriter<>() {
-                @Override
-                public void write(WindowRequest element, Context context) {
-                    VALUES.add(element);
-                }
-
-                @Override
-                public void flush(boolean endOfInput) {}
-
-                @Override
-                public void close() {}
-            };
-        }
     }
 }

@@ -83,7 +83,7 @@ class IngestWindowingITCase {
 
         Map<String, byte[]> bad = badRecords();
         Map<String, RecordMetadata> badMetadata = new HashMap<>();
-        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+        try (KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
             // Streams a stream-level bad record needs before it, under the bad record's key (one partition, in order).
             for (Map.Entry<String, List<AudioFrame>> prelude : preludes().entrySet()) {
                 for (AudioFrame frame : prelude.getValue()) {
@@ -180,7 +180,7 @@ class IngestWindowingITCase {
                 .isLessThan(-60);
 
         // Every bad record is in the dead-letter topic with its reason, its key and its bytes.
-        Map<String, DeadLetter> letters = readDeadLetters(dlq, bad.size());
+        Map<String, DeadLetter> letters = readDeadLetters(kafka, dlq, bad.size());
         assertThat(letters).containsOnlyKeys(bad.keySet());
         for (Map.Entry<String, DeadLetter> entry : letters.entrySet()) {
             DeadLetter letter = entry.getValue();
@@ -248,15 +248,20 @@ class IngestWindowingITCase {
         return 10 * Math.log10(error / signal);
     }
 
-    private Map<String, DeadLetter> readDeadLetters(String topic, int expected) {
-        Properties props = CLUSTER.kafka().clientProperties();
+    /**
+     * The dead letters of {@code topic} by their Kafka key (the rejected record's key), read_committed, until {@code
+     * expected} have come; each key once, and nothing beyond them.
+     */
+    static Map<String, DeadLetter> readDeadLetters(EmbeddedKafkaBroker kafka, String topic, int expected) {
+        Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "dlq-reader-" + topic);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         Map<String, DeadLetter> letters = new HashMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (letters.size() < expected && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     DeadLetter letter = DEAD_LETTERS.decode(record.value());
@@ -418,9 +423,11 @@ class IngestWindowingITCase {
         return payloads;
     }
 
-    private static KafkaProducer<byte[], byte[]> producer() {
-        Properties props = CLUSTER.kafka().clientProperties();
+    /** A producer of raw records; records up to 8 MB, for the hostile ones (the broker still takes only 1 MB). */
+    static KafkaProducer<byte[], byte[]> producer(EmbeddedKafkaBroker kafka) {
+        Properties props = kafka.clientProperties();
         props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(8 << 20));
         return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
@@ -429,7 +436,7 @@ class IngestWindowingITCase {
     }
 
     /** Collects the windows in this JVM (the MiniCluster runs here). */
-    private static final class CollectingSink implements Sink<WindowRequest> {
+    static final class CollectingSink implements Sink<WindowRequest> {
         static final ConcurrentLinkedQueue<WindowRequest> VALUES = new ConcurrentLinkedQueue<>();
 
         @Override
