@@ -255,7 +255,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         int valid = Math.max(0, Math.min(r.validSamples, r.windowSamples));
         long windowStart = Math.max(0, r.startSample);
         long windowEnd = Math.max(windowStart, r.startSample + valid);
-        long owned = Math.max(0, windowEnd - Math.max(windowStart, s.lastEndSample));
+        long owned = TrendTracker.ownedSamples(windowStart, windowEnd, s.lastEndSample);
         s.lastEndSample = Math.max(s.lastEndSample, windowEnd);
         long timeMs = toMs(windowEnd);
         // A hop of 0 would be a windower bug; keep the job alive (the result is unusable anyway).

@@ -22,6 +22,14 @@ public class TrendTracker {
 
     public TrendTracker() {}
 
+    /**
+     * The samples of a window [{@code windowStart}, {@code windowEnd}) that no earlier window accounted for, when the
+     * earlier ones ended at {@code previousEnd}: what the window adds to the summary's time shares.
+     */
+    public static long ownedSamples(long windowStart, long windowEnd, long previousEnd) {
+        return Math.max(0, windowEnd - Math.max(windowStart, previousEnd));
+    }
+
     /** Smoothing factor for one hop: 1 - 2^(-hop / half-life). */
     public static double alpha(double hopSeconds, double halfLifeSeconds) {
         return 1 - Math.pow(2, -hopSeconds / halfLifeSeconds);

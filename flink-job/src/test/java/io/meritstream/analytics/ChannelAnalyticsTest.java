@@ -300,7 +300,7 @@ class ChannelAnalyticsTest {
         List<Long> replayed = new ArrayList<>();
         long lastEnd = 0;
         for (EmotionEvent e : h.extractOutputValues()) {
-            long owned = Math.max(0, e.getWindowEndSample() - Math.max(e.getWindowStartSample(), lastEnd));
+            long owned = TrendTracker.ownedSamples(e.getWindowStartSample(), e.getWindowEndSample(), lastEnd);
             lastEnd = Math.max(lastEnd, e.getWindowEndSample());
             TrendAndSpikeStep.Outcome hop = TrendAndSpikeStep.replay(trend, spikes, e, owned, 1.0, config);
             if (hop.decision() != null && hop.decision().kind() == AlertKind.NEGATIVE_SPIKE_START) {

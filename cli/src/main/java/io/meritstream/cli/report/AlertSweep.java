@@ -122,7 +122,7 @@ public final class AlertSweep {
         long lastEnd = 0;
         for (EmotionEvent e : windowOrder) {
             // The part of the timeline this window accounts for, as the job computes it: its audio after the last one.
-            long owned = Math.max(0, e.getWindowEndSample() - Math.max(e.getWindowStartSample(), lastEnd));
+            long owned = TrendTracker.ownedSamples(e.getWindowStartSample(), e.getWindowEndSample(), lastEnd);
             lastEnd = Math.max(lastEnd, e.getWindowEndSample());
             TrendAndSpikeStep.Outcome hop = TrendAndSpikeStep.replay(trend, spikes, e, owned, hopSeconds, config);
             if (hop.decision() != null && hop.decision().kind() == AlertKind.NEGATIVE_SPIKE_START) {
