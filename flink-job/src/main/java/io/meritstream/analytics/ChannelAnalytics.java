@@ -10,7 +10,7 @@ import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
 import io.meritstream.inference.WindowResult;
 import io.meritstream.metrics.MetricNames;
-import io.meritstream.session.RestoreGrace;
+import io.meritstream.session.InputClock;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,7 +55,9 @@ import org.apache.flink.util.OutputTag;
  *   <li><b>End.</b> After the final window: the rest of the audio (end of stream on the last chunk), an open spike is
  *       closed with NEGATIVE_SPIKE_END, the SESSION_SUMMARY, then all keyed state and the timer are cleared. A channel
  *       whose final window never arrives is closed the same way after {@code analytics.idle-timeout} of processing
- *       time (counted from a restart at the earliest, {@link RestoreGrace}), after processing what was held back.
+ *       time (counted on the input's progress, {@link InputClock}: from a restart at the earliest, and without up to
+ *       another {@code analytics.idle-timeout} in which no window of any channel came), after processing what was
+ *       held back.
  * </ul>
  *
  * <p>Latency is measured from the arrival of the window's newest frame to the emission of its event, on the operator's
@@ -82,7 +84,10 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
     private transient ValueState<ChannelState> state;
     private transient MapState<Long, WindowResult> pending;
     private transient SpeechActivity vad;
-    private transient RestoreGrace restoreGrace;
+    // A channel's windows come every hop (1 s by default): a gap of 10 s in all of them is a stall of the input.
+    private static final long INPUT_STALL_AFTER_MS = 10_000;
+
+    private transient InputClock clock;
 
     transient Counter emotionEvents;
     transient Counter[] speechWindowsByEmotion;
@@ -126,7 +131,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 .getMapState(new MapStateDescriptor<>(
                         "analytics-pending", Types.LONG, TypeInformation.of(WindowResult.class)));
         vad = SpeechActivity.of(config, SAMPLE_RATE);
-        restoreGrace = new RestoreGrace();
+        clock = new InputClock(INPUT_STALL_AFTER_MS, config.idleTimeoutMs, config.idleTimeoutMs);
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
         emotionEvents = metrics.counter(MetricNames.EMOTION_EVENTS);
@@ -154,7 +159,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
     @Override
     public void processElement(WindowResult result, Context ctx, Collector<EmotionEvent> out) throws Exception {
-        restoreGrace.observe(ctx.timerService().currentProcessingTime());
+        clock.input(ctx.timerService().currentProcessingTime());
         ChannelState s = state.value();
         if (s == null) {
             s = new ChannelState();
@@ -186,6 +191,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
+        s.lastResultMs = now;
         if (s.idleTimerMs != 0) {
             ctx.timerService().deleteProcessingTimeTimer(s.idleTimerMs);
         }
@@ -196,16 +202,16 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<EmotionEvent> out) throws Exception {
-        restoreGrace.observe(ctx.timerService().currentProcessingTime());
+        long now = ctx.timerService().currentProcessingTime();
+        clock.tick(now);
         ChannelState s = state.value();
         if (s == null || timestamp != s.idleTimerMs) {
             return;
         }
-        // Restored state's timer, fired before the backlog is read: idleness counts from the restart at the earliest.
-        long due = restoreGrace.activitySince(s.idleTimerMs - config.idleTimeoutMs) + config.idleTimeoutMs;
-        if (timestamp < due) {
-            s.idleTimerMs = due;
-            ctx.timerService().registerProcessingTimeTimer(due);
+        // Restored state's timer fired before the backlog is read, or the input stalled: not idle yet.
+        if (clock.idleMs(s.lastResultMs, now) < config.idleTimeoutMs) {
+            s.idleTimerMs = clock.earliestDeadline(s.lastResultMs, config.idleTimeoutMs, now);
+            ctx.timerService().registerProcessingTimeTimer(s.idleTimerMs);
             state.update(s);
             return;
         }

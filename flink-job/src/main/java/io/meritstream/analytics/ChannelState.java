@@ -21,6 +21,8 @@ public class ChannelState {
     public String modelVersion = "";
     /** Time of the registered idle timer, 0 when none. */
     public long idleTimerMs;
+    /** Processing time of the latest window result, for the idle timeout. */
+    public long lastResultMs;
 
     public OverlapAdd audio = new OverlapAdd();
     public TrendTracker trend = new TrendTracker();

@@ -22,6 +22,12 @@ public abstract class ChannelFrame {
     public float[] samples;
 
     public boolean endOfStream;
+    /**
+     * Set on an end-of-stream frame that no producer sent: the stream guard closes a stream with one after {@code
+     * windowing.idle-timeout} without frames, so that the idle close is decided in one place and every later stage
+     * ends the stream at the same frame.
+     */
+    public boolean idleEnd;
     /** Wall-clock time the frame was read from Kafka, epoch ms; the start of end-to-end latency. */
     public long arrivalMs;
 

@@ -38,6 +38,7 @@ public class DecodedFrame extends ChannelFrame {
         return seq == other.seq
                 && timestampMs == other.timestampMs
                 && endOfStream == other.endOfStream
+                && idleEnd == other.idleEnd
                 && arrivalMs == other.arrivalMs
                 && Objects.equals(sessionId, other.sessionId)
                 && Objects.equals(channel, other.channel)

@@ -37,6 +37,13 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
     /** Input sample rates the job accepts; everything is resampled to {@link DecodedFrame#SAMPLE_RATE}. */
     public static final int[] SUPPORTED_SAMPLE_RATES = {8_000, 16_000, 22_050, 44_100, 48_000};
 
+    /**
+     * The largest seq taken: 2^53 - 1, exact in a double (a JSON or JavaScript consumer of the outputs reads it
+     * unchanged) and 142,000 years of 20 ms frames. Far below {@code Long.MAX_VALUE}, so that the later stages' {@code
+     * seq + 1} and seq differences cannot overflow.
+     */
+    public static final long MAX_SEQ = (1L << 53) - 1;
+
     private final long maxFrameMs;
     private final int maxOriginalBytes;
     private final int maxIdBytes;
@@ -115,6 +122,15 @@ public class FrameDecoder extends ProcessFunction<IngestRecord, NativeFrame> {
                     record,
                     DeadLetterReason.NEGATIVE_SEQ,
                     "seq is " + frame.getSeq() + "; it must be 0 or more",
+                    now,
+                    ctx);
+            return;
+        }
+        if (frame.getSeq() > MAX_SEQ) {
+            reject(
+                    record,
+                    DeadLetterReason.SEQ_TOO_LARGE,
+                    "seq is " + frame.getSeq() + "; it must be at most 2^53 - 1 (" + MAX_SEQ + ")",
                     now,
                     ctx);
             return;

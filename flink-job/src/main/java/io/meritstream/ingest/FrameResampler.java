@@ -22,8 +22,8 @@ import org.apache.flink.util.Collector;
  * segment (a seq gap or a rate change) flushes the segment (its missing look-ahead counts as silence) and starts a new
  * one; a late frame (seq already passed) is resampled on its own. Both are rare with one producer per call and Kafka's
  * per-partition order, and both are counted ({@link MetricNames#RESAMPLER_DISCONTINUITIES}). A stream that goes quiet
- * has its last frame flushed after {@code idleFlush} of processing time, so the windower sees it before its own idle
- * timeout.
+ * has its last frame flushed after {@code idleFlush} of processing time, so that its look-ahead does not hold back the
+ * stream's latest window. The guard's idle end ({@link ChannelFrame#idleEnd}) flushes the segment and passes on.
  */
 public class FrameResampler extends KeyedProcessFunction<String, NativeFrame, DecodedFrame> {
     private static final long serialVersionUID = 1L;
@@ -50,6 +50,17 @@ public class FrameResampler extends KeyedProcessFunction<String, NativeFrame, De
     public void processElement(NativeFrame frame, Context ctx, Collector<DecodedFrame> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
         ResamplerState current = state.value();
+        if (frame.idleEnd) {
+            if (current != null) {
+                emit(current.drain(true), out);
+                end(current, ctx);
+            }
+            DecodedFrame end = new DecodedFrame(
+                    frame.sessionId, frame.channel, frame.seq, frame.timestampMs, new float[0], true, frame.arrivalMs);
+            end.idleEnd = true;
+            out.collect(end);
+            return;
+        }
         if (current != null && !current.continuesWith(frame)) {
             discontinuities.inc();
             if (frame.seq < current.nextSeq && frame.sampleRate == current.inputRate) {

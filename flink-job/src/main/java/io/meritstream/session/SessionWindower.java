@@ -38,9 +38,10 @@ import org.apache.flink.util.Collector;
  * as filled or skipped.
  *
  * <p>Each time the timeline reaches the end of the next window, that window is emitted from a ring buffer of one window
- * length. The channel is closed by its end-of-stream frame, or by the idle timeout (processing time): buffered frames
- * are flushed, the last partial window is emitted zero-padded with {@code finalWindow} set, and all state and the timer
- * are removed. State TTL is only a backstop for state a timer could not reach.
+ * length. The channel is closed by its end-of-stream frame, or by the {@link StreamGuard}'s idle end: buffered frames
+ * are flushed, the last partial window is emitted zero-padded with {@code finalWindow} set (and {@code IDLE_TIMEOUT}
+ * after an idle end), and all state and the timer are removed. State TTL is only a backstop for state a timer could not
+ * reach.
  *
  * <p>When the model takes a speaker reference, each window also gets its prosody features and the channel's running
  * reference ({@link SpeakerReferenceTracker}), kept in {@link StreamState#speakerReference} and cleared with it.
@@ -49,9 +50,9 @@ import org.apache.flink.util.Collector;
  * 3 s) and the reorder buffer (a MapState of at most {@code windowing.reorder.max-frames} frames). The ring is written
  * on every frame, which is free on the heap state backend; on RocksDB each write serializes it.
  *
- * <p>One processing-time timer per channel: it is set at the earliest deadline and re-armed when it fires early, so a
- * frame costs no timer deletion and registration. After a restore, deadlines count from the restart at the earliest
- * ({@link RestoreGrace}), so an outage longer than the idle timeout does not split live calls.
+ * <p>A channel has a processing-time timer only while an end-of-stream frame waits for frames it overtook. The wait
+ * counts from a restore at the earliest ({@link InputClock#wallMsSince}), as the guard's does: the frames it waits for
+ * may still be in the backlog.
  */
 public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, WindowRequest> {
     private static final long serialVersionUID = 1L;
@@ -61,7 +62,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private final SpeakerReferenceConfig speakerReference;
 
     private transient SpeakerReferenceTracker referenceTracker;
-    private transient RestoreGrace restoreGrace;
+    private transient InputClock clock;
     private transient ValueState<StreamState> streamState;
     private transient ValueState<float[]> ringState;
     private transient MapState<Long, BufferedFrame> reorderBuffer;
@@ -113,7 +114,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         ringState = getRuntimeContext().getState(ringDescriptor);
         reorderBuffer = getRuntimeContext().getMapState(bufferDescriptor);
         referenceTracker = speakerReference == null ? null : new SpeakerReferenceTracker(speakerReference);
-        restoreGrace = new RestoreGrace();
+        clock = config.newFrameInputClock();
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
         framesReordered = metrics.counter(MetricNames.FRAMES_REORDERED);
@@ -133,13 +134,18 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         ring = null;
         ringDirty = false;
         long now = ctx.timerService().currentProcessingTime();
-        restoreGrace.observe(now);
+        clock.input(now);
         StreamState stream = streamState.value();
+        if (frame.idleEnd) {
+            if (stream != null) {
+                close(stream, WindowFlag.IDLE_TIMEOUT, ctx, out);
+            }
+            return;
+        }
         if (stream == null) {
             stream = newStream(frame);
             sessionsOpened.inc();
         }
-        stream.lastActivityMs = now;
         if (frame.samples != null && frame.samples.length > 0) {
             stream.lastFrameSamples = frame.samples.length;
         }
@@ -164,16 +170,15 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<WindowRequest> out) throws Exception {
         ring = null;
         ringDirty = false;
-        restoreGrace.observe(ctx.timerService().currentProcessingTime());
+        long now = ctx.timerService().currentProcessingTime();
+        clock.tick(now);
         StreamState stream = streamState.value();
         if (stream == null || stream.timerMs != timestamp) {
             return; // state expired by TTL, or a timer this channel no longer uses
         }
         stream.timerMs = StreamState.UNSET;
-        if (stream.endOfStreamDeadlineMs != StreamState.UNSET && timestamp >= endOfStreamDeadline(stream)) {
+        if (clock.wallMsSince(stream.endOfStreamWaitFromMs, now) >= config.reorderEosWaitMs()) {
             close(stream, WindowFlag.END_OF_STREAM, ctx, out);
-        } else if (timestamp >= restoreGrace.activitySince(stream.lastActivityMs) + config.idleTimeoutMs()) {
-            close(stream, WindowFlag.IDLE_TIMEOUT, ctx, out);
         } else {
             armTimer(stream, ctx);
             streamState.update(stream);
@@ -205,7 +210,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
             if (frame.endOfStream) {
                 // Nothing follows end of stream, so the buffer bound will not be reached: wait a little for the
                 // frames it overtook, then close with them filled in as silence.
-                stream.endOfStreamDeadlineMs = now + config.reorderEosWaitMs();
+                stream.endOfStreamWaitFromMs = now;
             }
             return false;
         }
@@ -271,13 +276,19 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
      * Replaces {@code missingFrames} frames from {@code nextSeq} on by silence of the latest frame's length, up to
      * {@code next}, the frame after the gap. Windows completed by the silence were released by {@code next}, so they
      * carry its arrival time.
+     *
+     * <p>One gap gets at most {@code windowing.max-gap-fill} of silence, and a channel's silence in all stays within its
+     * audio plus that much: a producer that jumps its seq every few frames would otherwise make the model analyse ten
+     * times the audio it sent. Real packet loss is far within both bounds.
      */
     private void fillGap(StreamState stream, long missingFrames, BufferedFrame next, Collector<WindowRequest> out) {
         long cap = config.maxGapFillSamples();
+        long audio = stream.samplesConsumed - stream.silenceSamples;
+        long budget = Math.max(0, Math.min(cap, audio + cap - stream.silenceSamples));
         long frameSamples = stream.lastFrameSamples;
         // Compared by division: a seq jump of billions must not overflow into a negative length.
-        boolean truncated = frameSamples > 0 && missingFrames > cap / frameSamples;
-        long silence = truncated ? cap : missingFrames * frameSamples;
+        boolean truncated = frameSamples > 0 && missingFrames > budget / frameSamples;
+        long silence = truncated ? budget : missingFrames * frameSamples;
         noteTiming(stream, next, stream.samplesConsumed + silence);
         gapsFilled.inc();
         framesMissing.inc(missingFrames);
@@ -286,6 +297,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         }
         // Set before appending so that windows completed by the silence itself carry the flag.
         stream.gapEndSample = stream.samplesConsumed + silence;
+        stream.silenceSamples += silence;
         while (silence > 0) {
             int chunk = (int) Math.min(silence, Integer.MAX_VALUE);
             append(stream, null, chunk, out);
@@ -407,29 +419,15 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         }
     }
 
-    /**
-     * The end-of-stream wait of a restored channel restarts with the instance: the frames it waits for may be in the
-     * backlog (see {@link RestoreGrace}).
-     */
-    private long endOfStreamDeadline(StreamState stream) {
-        long waitStartedMs = stream.endOfStreamDeadlineMs - config.reorderEosWaitMs();
-        return restoreGrace.activitySince(waitStartedMs) + config.reorderEosWaitMs();
-    }
-
-    /** Keeps one timer at the earliest deadline; a later deadline is picked up when the earlier timer fires. */
+    /** Sets the timer for a waiting end-of-stream frame; a timer that fires early is re-armed. */
     private void armTimer(StreamState stream, Context ctx) {
-        long due = restoreGrace.activitySince(stream.lastActivityMs) + config.idleTimeoutMs();
-        if (stream.endOfStreamDeadlineMs != StreamState.UNSET) {
-            due = Math.min(due, endOfStreamDeadline(stream));
-        }
-        if (stream.timerMs != StreamState.UNSET && stream.timerMs <= due) {
+        if (stream.endOfStreamWaitFromMs == StreamState.UNSET || stream.timerMs != StreamState.UNSET) {
             return;
         }
-        if (stream.timerMs != StreamState.UNSET) {
-            ctx.timerService().deleteProcessingTimeTimer(stream.timerMs);
-        }
-        ctx.timerService().registerProcessingTimeTimer(due);
-        stream.timerMs = due;
+        long now = ctx.timerService().currentProcessingTime();
+        stream.timerMs =
+                now + Math.max(1, config.reorderEosWaitMs() - clock.wallMsSince(stream.endOfStreamWaitFromMs, now));
+        ctx.timerService().registerProcessingTimeTimer(stream.timerMs);
     }
 
     private float[] ring() {

@@ -16,6 +16,8 @@ public class StreamState {
     public long nextSeq;
     /** Samples in the timeline so far, gap-filled silence included. */
     public long samplesConsumed;
+    /** Of those, the gap-filled silence. */
+    public long silenceSamples;
     /** Index of the next window to emit. */
     public long nextWindowIndex;
     /** Frames in the reorder buffer (MapState has no size). */
@@ -28,10 +30,8 @@ public class StreamState {
     public long lastArrivalMs = UNSET;
     /** Capture time of timeline position 0, derived from the first real frame put into the timeline. */
     public long streamStartMs = UNSET;
-    /** Processing time of the latest frame, for the idle timeout. */
-    public long lastActivityMs;
-    /** Processing time by which an end-of-stream frame waiting in the reorder buffer closes the channel. */
-    public long endOfStreamDeadlineMs = UNSET;
+    /** Processing time an end-of-stream frame began to wait in the reorder buffer for the frames it overtook. */
+    public long endOfStreamWaitFromMs = UNSET;
     /** The one processing-time timer registered for this channel. */
     public long timerMs = UNSET;
     /** The channel's speaker reference; null when the model takes none. */

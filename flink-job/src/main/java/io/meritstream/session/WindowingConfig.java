@@ -49,13 +49,23 @@ public final class WindowingConfig implements Serializable {
     public static final ConfigOption<Duration> IDLE_TIMEOUT = ConfigOptions.key("windowing.idle-timeout")
             .durationType()
             .defaultValue(Duration.ofSeconds(30))
-            .withDescription("Processing time without frames after which a channel is closed as abandoned"
-                    + " (flag IDLE_TIMEOUT).");
+            .withDescription("Time without frames after which a channel is closed as abandoned (flag"
+                    + " IDLE_TIMEOUT); later frames of it go to the dead-letter topic as AFTER_END_OF_STREAM. It is"
+                    + " counted on the subtask's input progress: from a restore at the earliest, and without the time"
+                    + " in which no frame of any channel arrived (see 'windowing.max-input-stall').");
+    public static final ConfigOption<Duration> MAX_INPUT_STALL = ConfigOptions.key("windowing.max-input-stall")
+            .durationType()
+            .defaultValue(Duration.ofMinutes(5))
+            .withDescription("Most time in which a subtask's whole input stalls (no frame of any channel for more than"
+                    + " 1 s: back-pressure from saturated inference, a Kafka outage) that is left out of a channel's"
+                    + " idle time, so that such a stall does not close and split live calls. The last call of a quiet"
+                    + " subtask that ends without an end-of-stream frame closes up to this much late. 0 counts idle"
+                    + " time on the wall clock.");
     public static final ConfigOption<Duration> STATE_TTL = ConfigOptions.key("windowing.state-ttl")
             .durationType()
             .defaultValue(Duration.ofHours(1))
             .withDescription("Backstop: per-channel state not written for this long is dropped even if no timer"
-                    + " closed the channel. Must exceed the idle timeout.");
+                    + " closed the channel. Must exceed the idle timeout plus 'windowing.max-input-stall'.");
 
     public static final ConfigOption<Integer> MAX_LIVE_STREAMS = ConfigOptions.key("windowing.max-live-streams")
             .intType()
@@ -63,8 +73,8 @@ public final class WindowingConfig implements Serializable {
             .withDescription("Most channels one windower subtask keeps open at once (each holds a 192 KB ring and"
                     + " costs the model a window per hop). A frame that would open one more goes to the dead-letter"
                     + " topic as STREAM_LIMIT, so that a flood of new ids cannot grow state or model load without"
-                    + " bound. A channel stops counting at its end-of-stream frame or after 'windowing.idle-timeout'"
-                    + " without frames. Allowed: 1 to 1000000.");
+                    + " bound. A channel stops counting at its end-of-stream frame or when 'windowing.idle-timeout'"
+                    + " closes it. Allowed: 1 to 1000000.");
 
     private final int windowSamples;
     private final int hopSamples;
@@ -75,6 +85,7 @@ public final class WindowingConfig implements Serializable {
     private final long idleTimeoutMs;
     private final long stateTtlMs;
     private final int maxLiveStreams;
+    private final long maxInputStallMs;
 
     private WindowingConfig(Builder b) {
         this.windowSamples = b.windowSamples;
@@ -86,6 +97,7 @@ public final class WindowingConfig implements Serializable {
         this.idleTimeoutMs = b.idleTimeout.toMillis();
         this.stateTtlMs = b.stateTtl.toMillis();
         this.maxLiveStreams = b.maxLiveStreams;
+        this.maxInputStallMs = b.maxInputStall.toMillis();
     }
 
     /** Window 3 s, hop 1 s, early first window, 50 frames of reordering, idle timeout 30 s, state TTL 1 h. */
@@ -109,6 +121,7 @@ public final class WindowingConfig implements Serializable {
                 .idleTimeout(config.get(IDLE_TIMEOUT))
                 .stateTtl(config.get(STATE_TTL))
                 .maxLiveStreams(config.get(MAX_LIVE_STREAMS))
+                .maxInputStall(config.get(MAX_INPUT_STALL))
                 .build();
     }
 
@@ -148,6 +161,18 @@ public final class WindowingConfig implements Serializable {
         return maxLiveStreams;
     }
 
+    public long maxInputStallMs() {
+        return maxInputStallMs;
+    }
+
+    /**
+     * A clock for idle and end-of-stream waits on frame input: a gap of more than 1 s between any two frames of the
+     * subtask is a stall (a live channel sends a frame every 20 ms).
+     */
+    public InputClock newFrameInputClock() {
+        return new InputClock(1_000, maxInputStallMs, Math.max(idleTimeoutMs, reorderEosWaitMs));
+    }
+
     /**
      * Timeline position of window {@code index}'s first sample. With the early first window, window 0 ends after one hop
      * of audio, so it starts {@code window - hop} samples before the timeline's origin (that part is zeros).
@@ -162,7 +187,8 @@ public final class WindowingConfig implements Serializable {
         return "WindowingConfig{windowSamples=" + windowSamples + ", hopSamples=" + hopSamples + ", earlyFirstWindow="
                 + earlyFirstWindow + ", reorderMaxFrames=" + reorderMaxFrames + ", maxGapFillSamples="
                 + maxGapFillSamples + ", reorderEosWaitMs="
-                + reorderEosWaitMs + ", idleTimeoutMs=" + idleTimeoutMs + ", stateTtlMs=" + stateTtlMs + "}";
+                + reorderEosWaitMs + ", idleTimeoutMs=" + idleTimeoutMs + ", stateTtlMs=" + stateTtlMs
+                + ", maxLiveStreams=" + maxLiveStreams + ", maxInputStallMs=" + maxInputStallMs + "}";
     }
 
     /** Collects settings; {@link #build()} validates them together. */
@@ -176,6 +202,7 @@ public final class WindowingConfig implements Serializable {
         private Duration idleTimeout = IDLE_TIMEOUT.defaultValue();
         private Duration stateTtl = STATE_TTL.defaultValue();
         private int maxLiveStreams = MAX_LIVE_STREAMS.defaultValue();
+        private Duration maxInputStall = MAX_INPUT_STALL.defaultValue();
 
         private Builder() {}
 
@@ -239,6 +266,11 @@ public final class WindowingConfig implements Serializable {
             return this;
         }
 
+        public Builder maxInputStall(Duration stall) {
+            this.maxInputStall = stall;
+            return this;
+        }
+
         public WindowingConfig build() {
             require(windowSamples > 0, WINDOW, windowSamples + " samples", "must be positive");
             require(hopSamples > 0, HOP, hopSamples + " samples", "must be positive");
@@ -263,12 +295,15 @@ public final class WindowingConfig implements Serializable {
                     REORDER_EOS_WAIT,
                     reorderEosWait,
                     "must not exceed " + IDLE_TIMEOUT.key() + " (" + idleTimeout + ")");
+            require(maxInputStall != null, MAX_INPUT_STALL, null, "must be set");
+            require(!maxInputStall.isNegative(), MAX_INPUT_STALL, maxInputStall, "must be 0 or more");
             require(
-                    stateTtl.compareTo(idleTimeout) > 0,
+                    stateTtl.compareTo(idleTimeout.plus(maxInputStall)) > 0,
                     STATE_TTL,
                     stateTtl,
-                    "must exceed " + IDLE_TIMEOUT.key() + " (" + idleTimeout + "), or state would expire before the"
-                            + " idle timer closes the channel and its last window would be lost");
+                    "must exceed " + IDLE_TIMEOUT.key() + " + " + MAX_INPUT_STALL.key() + " (" + idleTimeout + " + "
+                            + maxInputStall + "), or state would expire before the idle timer closes the channel and"
+                            + " its last window would be lost");
             return new WindowingConfig(this);
         }
 

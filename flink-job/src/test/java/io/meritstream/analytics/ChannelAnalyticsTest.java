@@ -518,10 +518,12 @@ class ChannelAnalyticsTest {
         var h = harness(conf);
         feed(h, speech(0, neg(0.5)), speech(1, neg(0.5)), speech(3, neg(0.5)));
         assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
-        h.setProcessingTime(100_000 + 59_999);
+        // Alone on its subtask, the channel's silence is also a stall of the whole input (no window for 10 s): up to
+        // one idle timeout of that is left out, in case the input resumes.
+        h.setProcessingTime(100_000 + 119_999);
         assertThat(side(h, ChannelAnalytics.EMOTION_TRENDS)).hasSize(2);
 
-        h.setProcessingTime(100_000 + 60_000);
+        h.setProcessingTime(100_000 + 120_000);
         // The held-back window 3 is processed (window 2 given up on), then the channel ends.
         assertThat(h.extractOutputValues())
                 .extracting(EmotionEvent::getWindowIndex)
@@ -546,7 +548,8 @@ class ChannelAnalyticsTest {
         int trends = side(h, ChannelAnalytics.EMOTION_TRENDS).size();
         // A result for the same channel after its end (e.g. a late retry): held back, then dropped at the timeout.
         feed(h, speech(2, neg(0.1)));
-        h.setProcessingTime(100_000 + 300_000);
+        h.setProcessingTime(100_000 + 600_000); // idle timeout 5 min, plus as much of a stalled input
+
         assertThat(side(h, ChannelAnalytics.EMOTION_TRENDS)).hasSize(trends);
         assertThat(h.extractOutputValues()).hasSize(2);
         assertThat(function.lateWindows.getCount()).isEqualTo(1);

@@ -161,6 +161,17 @@ class FrameDecoderTest {
     }
 
     @Test
+    void seqBeyondTwoToThe53IsTooLarge() throws Exception {
+        reject(
+                        frame("s", "c", Long.MAX_VALUE, 16_000, AudioEncoding.PCM_S16LE, ByteBuffer.allocate(2)),
+                        DeadLetterReason.SEQ_TOO_LARGE)
+                .satisfies(l -> assertThat(l.getMessage().toString()).contains("seq is " + Long.MAX_VALUE));
+        reject(
+                frame("s", "c", FrameDecoder.MAX_SEQ + 1, 16_000, AudioEncoding.PCM_S16LE, ByteBuffer.allocate(2)),
+                DeadLetterReason.SEQ_TOO_LARGE);
+    }
+
+    @Test
     void unknownEncodingIsUnsupported() throws Exception {
         reject(
                         frame("s", "c", 0, 16_000, AudioEncoding.UNKNOWN, ByteBuffer.allocate(2)),

@@ -66,6 +66,24 @@ class FrameResamplerTest {
     }
 
     @Test
+    void theGuardsIdleEndFlushesTheSegmentAndPassesOn() throws Exception {
+        float[] tone = ResamplerTest.tone(48_000, 1000, 0.5, 2 * FRAME_48K);
+        harness.processElement(frame("a", 0, 48_000, slice(tone, 0), false), 0);
+        harness.processElement(frame("a", 1, 48_000, slice(tone, 1), false), 0);
+        NativeFrame end = frame("a", 2, 48_000, new float[0], true);
+        end.idleEnd = true;
+        harness.processElement(end, 0);
+
+        List<DecodedFrame> out = output();
+        assertThat(out).extracting(f -> f.seq).containsExactly(0L, 1L, 2L);
+        assertThat(out).extracting(f -> f.idleEnd).containsExactly(false, false, true);
+        assertThat(out.get(2).endOfStream).isTrue();
+        assertThat(out.get(2).samples).isEmpty();
+        assertThat(harness.numKeyedStateEntries()).isZero();
+        assertThat(harness.numProcessingTimeTimers()).isZero();
+    }
+
+    @Test
     void idleStreamIsFlushedAfterTheTimeout() throws Exception {
         harness.setProcessingTime(1_000);
         harness.processElement(frame("a", 0, 8_000, new float[160], false), 0);

@@ -335,7 +335,15 @@ class HostileInputFuzzITCase {
                                     prelude,
                                     DeadLetterReason.SEQ_RESET);
                         }
-                        default -> new Hostile(key, new byte[0], List.of(), DeadLetterReason.UNDECODABLE);
+                        case 15 -> {
+                            if (random.nextBoolean()) {
+                                yield new Hostile(key, new byte[0], List.of(), DeadLetterReason.UNDECODABLE);
+                            }
+                            AudioFrame f = valid(session, 0, rate, encoding, random);
+                            f.setSeq(FrameDecoder.MAX_SEQ + 1 + random.nextLong(Long.MAX_VALUE - FrameDecoder.MAX_SEQ));
+                            yield new Hostile(key, FRAMES.encode(f), List.of(), DeadLetterReason.SEQ_TOO_LARGE);
+                        }
+                        default -> throw new IllegalStateException("kind " + kind);
                     });
         }
         return out;

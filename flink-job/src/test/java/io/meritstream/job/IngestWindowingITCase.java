@@ -306,6 +306,9 @@ class IngestWindowingITCase {
         bad.put("bad-UNDECODABLE", bytes("this is not an Avro message"));
         bad.put("bad-EMPTY_SESSION_ID", FRAMES.encode(frame("", 0, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
         bad.put("bad-NEGATIVE_SEQ", FRAMES.encode(frame("x", -1, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
+        bad.put(
+                "bad-SEQ_TOO_LARGE",
+                FRAMES.encode(frame("x", Long.MAX_VALUE, 16_000, AudioEncoding.PCM_S16LE, new byte[640])));
         bad.put("bad-UNSUPPORTED_ENCODING", FRAMES.encode(frame("x", 0, 16_000, AudioEncoding.UNKNOWN, new byte[640])));
         bad.put(
                 "bad-UNSUPPORTED_SAMPLE_RATE",

@@ -34,14 +34,12 @@ class SessionWindowerTest {
     private static final int HOP = 2;
     private static final int FRAME = 3;
     private static final long CAPTURE_START_MS = 1_700_000_000_000L;
-    private static final long IDLE_MS = 30_000;
     private static final long EOS_WAIT_MS = 2_000;
 
     private static final WindowingConfig TINY = WindowingConfig.builder()
             .windowSamples(WINDOW)
             .hopSamples(HOP)
             .reorderMaxFrames(3)
-            .idleTimeout(Duration.ofMillis(IDLE_MS))
             .reorderEosWait(Duration.ofMillis(EOS_WAIT_MS))
             .build();
 
@@ -229,6 +227,31 @@ class SessionWindowerTest {
     }
 
     @Test
+    void repeatedSeqJumpsAddNoMoreSilenceThanTheChannelsAudioPlusOneGap() throws Exception {
+        open(WindowingConfig.builder()
+                .windowSamples(WINDOW)
+                .hopSamples(HOP)
+                .reorderMaxFrames(0)
+                .maxGapFillSamples(6)
+                .build());
+        // A hostile producer: one 3-sample frame, then a jump of a million frames, again and again.
+        long position = 0;
+        for (int i = 0; i < 20; i++) {
+            harness.processElement(frameAt(CHANNEL, i * 1_000_000L, position, FRAME, false), 0);
+            position += FRAME + 6; // where the next frame would start if every gap got its 6 samples
+        }
+        harness.processElement(frameAt(CHANNEL, 20 * 1_000_000L, position, 0, true), 0);
+
+        List<WindowRequest> windows = output();
+        WindowRequest last = windows.get(windows.size() - 1);
+        long timeline = last.startSample + last.validSamples;
+        long audio = 20 * FRAME;
+        assertThat(timeline - audio).as("silence").isEqualTo(audio + 6);
+        assertThat(counter(MetricNames.GAPS_FILLED)).isEqualTo(20);
+        assertThat(counter(MetricNames.GAPS_TRUNCATED)).isPositive();
+    }
+
+    @Test
     void aChannelJoinedMidCallStartsItsTimelineAtTheFirstFrameThatCame() throws Exception {
         open(TINY); // holds at most 3 out-of-order frames
         // Frames 0..4 were never read (the job started mid-call): positions count from frame 5.
@@ -274,7 +297,9 @@ class SessionWindowerTest {
         }
         output();
         assertThat(harness.numKeyedStateEntries()).isPositive();
-        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+        assertThat(harness.numProcessingTimeTimers())
+                .as("no timer while no end-of-stream frame waits")
+                .isZero();
 
         // The last frame carries one sample: the timeline ends at 13.
         harness.processElement(frame(SESSION, CHANNEL, 4, 1, true), 0);
@@ -362,20 +387,14 @@ class SessionWindowerTest {
     }
 
     @Test
-    void anAbandonedChannelIsClosedByTheIdleTimeout() throws Exception {
+    void theGuardsIdleEndClosesTheChannelWithItsBufferedFramesFlushed() throws Exception {
         open(TINY);
-        harness.setProcessingTime(1_000);
         harness.processElement(frame(0), 0);
-        harness.setProcessingTime(20_000);
-        harness.processElement(frame(1), 0); // activity moves the deadline to 50 s
+        harness.processElement(frame(1), 0);
         harness.processElement(frame(3), 0); // waits for 2, which never comes
         output();
 
-        harness.setProcessingTime(1_000 + IDLE_MS);
-        assertThat(output()).isEmpty();
-        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
-
-        harness.setProcessingTime(20_000 + IDLE_MS);
+        harness.processElement(idleEnd(4), 0);
         List<WindowRequest> windows = output();
         WindowRequest last = windows.get(windows.size() - 1);
         assertThat(last.finalWindow).isTrue();
@@ -388,6 +407,15 @@ class SessionWindowerTest {
         assertNothingLeft();
         assertThat(counter(MetricNames.SESSIONS_IDLE_CLOSED)).isEqualTo(1);
         assertThat(counter(MetricNames.SESSIONS_CLOSED)).isEqualTo(1);
+    }
+
+    @Test
+    void anIdleEndOfAChannelWithoutStateIsIgnored() throws Exception {
+        open(TINY);
+        harness.processElement(idleEnd(7), 0);
+        assertThat(output()).isEmpty();
+        assertNothingLeft();
+        assertThat(counter(MetricNames.SESSIONS_OPENED)).isZero();
     }
 
     @Test
@@ -404,7 +432,7 @@ class SessionWindowerTest {
         assertThat(windows).filteredOn(w -> w.channel.equals("customer")).hasSize(4);
         assertThat(windows)
                 .allSatisfy(w -> assertThat(w.samples).containsExactly(expected(w.startSample, w.validSamples)));
-        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1); // the customer's
+        assertThat(harness.numKeyedStateEntries()).isPositive(); // the customer's
         assertThat(counter(MetricNames.SESSIONS_OPENED)).isEqualTo(2);
         assertThat(counter(MetricNames.SESSIONS_CLOSED)).isEqualTo(1);
     }
@@ -422,7 +450,7 @@ class SessionWindowerTest {
     }
 
     @Test
-    void stateAndTimersSurviveASnapshotAndRestore() throws Exception {
+    void stateSurvivesASnapshotAndRestore() throws Exception {
         List<WindowRequest> uninterrupted = run(TINY, 0, 1, 3, 4, 2, 5);
 
         open(TINY);
@@ -433,7 +461,6 @@ class SessionWindowerTest {
         OperatorSubtaskState snapshot = harness.snapshot(1L, 0L);
 
         open(TINY, snapshot);
-        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
         harness.processElement(frame(4), 0);
         harness.processElement(frame(2), 0);
         harness.processElement(frame(5), 0);
@@ -443,53 +470,26 @@ class SessionWindowerTest {
     }
 
     @Test
-    void aRestoreAfterAnOutageLongerThanTheIdleTimeoutContinuesTheCall() throws Exception {
+    void anEndOfStreamWaitingAcrossARestoreWaitsFromTheRestart() throws Exception {
         open(TINY);
         harness.setProcessingTime(1_000);
         harness.processElement(frame(0), 0);
-        harness.processElement(frame(1), 0);
+        harness.processElement(frame(SESSION, CHANNEL, 2, FRAME, true), 0); // overtook frame 1
         List<WindowRequest> windows = output();
         OperatorSubtaskState snapshot = harness.snapshot(1L, 1_000L);
 
-        // The job comes back 3 idle timeouts later; the call's next frames are still in the backlog.
+        // Back a minute later: the overdue timer fires at once, but frame 1 may still be in the backlog.
         open(TINY, snapshot);
-        harness.setProcessingTime(1_000 + 3 * IDLE_MS);
-        assertThat(output())
-                .as("no channel closes on restore before the backlog is read")
-                .isEmpty();
-        harness.processElement(frame(2), 0);
-        harness.processElement(frame(3), 0);
+        harness.setProcessingTime(61_000);
+        assertThat(output()).as("the wait restarts with the instance").isEmpty();
+        harness.setProcessingTime(61_500);
+        harness.processElement(frame(1), 0);
         windows.addAll(output());
-        assertThat(windows).extracting(w -> w.windowIndex).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
-        assertThat(windows).noneMatch(w -> w.finalWindow);
+
+        assertThat(windows.get(windows.size() - 1).flags).containsExactly(WindowFlag.END_OF_STREAM);
         assertThat(windows)
                 .allSatisfy(w -> assertThat(w.samples).containsExactly(expected(w.startSample, w.validSamples)));
-
-        // After the restore, idleness counts as before: one timeout after the last frame the channel closes.
-        harness.setProcessingTime(1_000 + 4 * IDLE_MS - 1);
-        assertThat(output()).isEmpty();
-        harness.setProcessingTime(1_000 + 4 * IDLE_MS);
-        assertThat(output()).singleElement().satisfies(w -> {
-            assertThat(w.finalWindow).isTrue();
-            assertThat(w.windowIndex).isEqualTo(6L);
-        });
-        assertNothingLeft();
-    }
-
-    @Test
-    void aChannelThatEndedDuringTheOutageClosesOneIdleTimeoutAfterTheRestore() throws Exception {
-        open(TINY);
-        harness.setProcessingTime(1_000);
-        harness.processElement(frame(0), 0);
-        harness.processElement(frame(1), 0);
-        output();
-        OperatorSubtaskState snapshot = harness.snapshot(1L, 1_000L);
-
-        open(TINY, snapshot);
-        harness.setProcessingTime(1_000 + 3 * IDLE_MS); // its overdue timer fires at once
-        assertThat(output()).isEmpty();
-        harness.setProcessingTime(1_000 + 4 * IDLE_MS);
-        assertThat(output()).singleElement().satisfies(w -> assertThat(w.flags).contains(WindowFlag.IDLE_TIMEOUT));
+        assertThat(counter(MetricNames.GAPS_FILLED)).isZero();
         assertNothingLeft();
     }
 
@@ -574,6 +574,13 @@ class SessionWindowerTest {
                 samples,
                 endOfStream,
                 arrival(seq));
+    }
+
+    /** The end-of-stream frame the guard makes up when the channel has been idle. */
+    private static DecodedFrame idleEnd(long seq) {
+        DecodedFrame end = new DecodedFrame(SESSION, CHANNEL, seq, 0L, new float[0], true, arrival(seq));
+        end.idleEnd = true;
+        return end;
     }
 
     private static long arrival(long seq) {

@@ -128,21 +128,101 @@ class StreamGuardTest {
 
     @Test
     void aSlotFreesWhenAStreamEndsOrIdlesOut() throws Exception {
-        open(null, WindowingConfig.builder().maxLiveStreams(2).build()); // idle timeout 30 s
+        // Idle time on the wall clock here: the input below stalls, which would otherwise hold the slots.
+        open(
+                null,
+                WindowingConfig.builder()
+                        .maxLiveStreams(2)
+                        .maxInputStall(Duration.ZERO)
+                        .build());
         harness.setProcessingTime(1_000);
         feed(frame("a", 0, false), frame("b", 0, false), frame("c", 0, false));
         assertThat(deadLetters()).extracting(DeadLetter::getReason).containsExactly(DeadLetterReason.STREAM_LIMIT);
         // a and b go on; b ends: c gets its slot.
         feed(frame("a", 1, false), frame("b", 1, true), frame("c", 0, false));
-        // 30 s later nothing came from a or c: both are idle, d and e get in.
+        // 30 s later nothing came from a or c: both are closed idle, d and e get in.
         harness.setProcessingTime(31_001);
+        assertThat(harness.extractOutputValues())
+                .filteredOn(f -> f.idleEnd)
+                .extracting(f -> f.sessionId)
+                .containsExactlyInAnyOrder("a", "c");
+        harness.getOutput().clear();
         feed(frame("d", 0, false), frame("e", 0, false), frame("f", 0, false));
-        assertThat(passedSeqs()).containsExactly(0L, 0L, 1L, 1L, 0L, 0L, 0L);
-        assertThat(harness.extractOutputValues().stream().map(f -> f.sessionId))
-                .containsExactly("a", "b", "a", "b", "c", "d", "e");
+        assertThat(harness.extractOutputValues().stream().map(f -> f.sessionId)).containsExactly("d", "e");
         assertThat(deadLetters())
                 .extracting(DeadLetter::getReason)
                 .containsExactly(DeadLetterReason.STREAM_LIMIT, DeadLetterReason.STREAM_LIMIT);
+    }
+
+    @Test
+    void aStreamWithoutFramesForTheIdleTimeoutIsEndedHereAndLaterFramesAreRefused() throws Exception {
+        open(null); // idle timeout 30 s
+        harness.setProcessingTime(1_000);
+        feed(frame("quiet", 0, false), frame("quiet", 1, false));
+        // Another call keeps the subtask's input going, so the quiet one's silence is its own.
+        for (long t = 1_500, seq = 0; t <= 40_000; t += 500, seq++) {
+            harness.setProcessingTime(t);
+            feed(frame("busy", seq, false));
+        }
+        List<NativeFrame> ends =
+                harness.extractOutputValues().stream().filter(f -> f.idleEnd).toList();
+        assertThat(ends).singleElement().satisfies(end -> {
+            assertThat(end.sessionId).isEqualTo("quiet");
+            assertThat(end.seq).isEqualTo(2);
+            assertThat(end.endOfStream).isTrue();
+            assertThat(end.samples).isEmpty();
+            assertThat(end.sampleRate).isEqualTo(16_000);
+            assertThat(end.arrivalMs).isEqualTo(31_000);
+        });
+        assertThat(guard.liveStreams()).isEqualTo(1);
+
+        // The quiet call speaks again: it was ended, so this is no second timeline but a dead letter.
+        feed(frame("quiet", 2, false));
+        assertThat(deadLetters()).singleElement().satisfies(d -> {
+            assertThat(d.getReason()).isEqualTo(DeadLetterReason.AFTER_END_OF_STREAM);
+            assertThat(d.getMessage().toString())
+                    .contains("closed for having no frame for windowing.idle-timeout (30000 ms)");
+        });
+        assertThat(harness.extractOutputValues())
+                .filteredOn(f -> f.sessionId.equals("quiet"))
+                .hasSize(3);
+    }
+
+    @Test
+    void aStalledInputDoesNotCloseLiveStreams() throws Exception {
+        open(null);
+        harness.setProcessingTime(1_000);
+        feed(frame("call-1", 0, false), frame("call-2", 0, false));
+        // No frame of any stream for three idle timeouts: inference back-pressure or a Kafka outage, not two ends.
+        harness.setProcessingTime(91_000);
+        assertThat(harness.extractOutputValues()).noneMatch(f -> f.idleEnd);
+        feed(frame("call-1", 1, false), frame("call-2", 1, true));
+        assertThat(passedSeqs()).containsExactly(0L, 0L, 1L, 1L);
+        assertThat(deadLetters()).isEmpty();
+        // call-1 then stops while nothing else comes either: the stall counts no more than windowing.max-input-stall
+        // (5 min), so it closes one idle timeout plus that after its last frame.
+        harness.setProcessingTime(91_000 + 330_000 - 1);
+        assertThat(harness.extractOutputValues()).noneMatch(f -> f.idleEnd);
+        harness.setProcessingTime(91_000 + 330_000);
+        assertThat(harness.extractOutputValues()).filteredOn(f -> f.idleEnd).hasSize(1);
+    }
+
+    @Test
+    void aRestoreAfterAnOutageLongerThanTheIdleTimeoutContinuesTheCall() throws Exception {
+        open(null);
+        harness.setProcessingTime(1_000);
+        feed(frame("call-1", 0, false), frame("call-1", 1, false));
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1_000L);
+        harness.close();
+
+        // Back three idle timeouts later; the overdue timer fires at once, the call's next frames are in the backlog.
+        open(snapshot);
+        harness.setProcessingTime(91_000);
+        assertThat(harness.extractOutputValues()).as("no close on restore").isEmpty();
+        harness.setProcessingTime(91_100);
+        feed(frame("call-1", 2, false), frame("call-1", 3, true));
+        assertThat(passedSeqs()).containsExactly(2L, 3L);
+        assertThat(deadLetters()).isEmpty();
     }
 
     private void open(OperatorSubtaskState restoreFrom) throws Exception {

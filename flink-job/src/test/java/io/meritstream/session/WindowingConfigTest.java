@@ -33,6 +33,7 @@ class WindowingConfigTest {
         conf.set(WindowingConfig.REORDER_EOS_WAIT, Duration.ofMillis(300));
         conf.set(WindowingConfig.IDLE_TIMEOUT, Duration.ofSeconds(10));
         conf.set(WindowingConfig.STATE_TTL, Duration.ofMinutes(5));
+        conf.set(WindowingConfig.MAX_INPUT_STALL, Duration.ofMinutes(1));
 
         WindowingConfig config = WindowingConfig.fromConfiguration(conf);
 
@@ -44,6 +45,7 @@ class WindowingConfigTest {
         assertThat(config.reorderEosWaitMs()).isEqualTo(300);
         assertThat(config.idleTimeoutMs()).isEqualTo(10_000);
         assertThat(config.stateTtlMs()).isEqualTo(300_000);
+        assertThat(config.maxInputStallMs()).isEqualTo(60_000);
         assertThat(config.windowStart(3)).isEqualTo(24_000);
     }
 
@@ -64,6 +66,17 @@ class WindowingConfigTest {
         assertInvalid(
                 () -> WindowingConfig.builder().stateTtl(Duration.ofSeconds(30)).build(), "windowing.state-ttl");
         assertInvalid(() -> WindowingConfig.builder().stateTtl(null).build(), "windowing.state-ttl");
+        assertInvalid(
+                () -> WindowingConfig.builder()
+                        .maxInputStall(Duration.ofSeconds(-1))
+                        .build(),
+                "windowing.max-input-stall");
+        // The backstop must outlast the longest an idle close can be held back by a stall.
+        assertInvalid(
+                () -> WindowingConfig.builder()
+                        .maxInputStall(Duration.ofHours(1))
+                        .build(),
+                "windowing.state-ttl");
     }
 
     @Test
