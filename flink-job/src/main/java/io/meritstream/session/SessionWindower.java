@@ -134,7 +134,7 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
         ring = null;
         ringDirty = false;
         long now = ctx.timerService().currentProcessingTime();
-        clock.input(now);
+        clock.tick(now); // only the instance's start matters here: the windower waits on the wall clock, not on stalls
         StreamState stream = streamState.value();
         if (frame.idleEnd) {
             if (stream != null) {
