@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meritstream.avro.AudioFrame;
+import io.meritstream.avro.CallSummary;
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
@@ -43,6 +44,7 @@ public final class PublishedSchemas {
             EmotionEvent.class,
             EmotionTrend.class,
             EmotionAlert.class,
+            CallSummary.class,
             DeadLetter.class);
 
     /** The property Avro's Java code generator adds to string types; meaningless to every other language. */
