@@ -23,6 +23,8 @@ public final class AnalyticsConfig implements Serializable {
     public final int consecutiveHops;
     public final int maxGapHops;
     public final long cooldownMs;
+    public final SpeechGate.Kind speechGate;
+    public final double sileroThreshold;
     public final int vadFrameMs;
     public final double vadEnergyThresholdDb;
     public final double vadMaxSpectralFlatness;
@@ -62,6 +64,16 @@ public final class AnalyticsConfig implements Serializable {
         requireDuration(AnalyticsOptions.ALERT_COOLDOWN, cooldown, Duration.ZERO, Duration.ofDays(1));
         this.cooldownMs = cooldown.toMillis();
 
+        String kind = conf.get(AnalyticsOptions.VAD_KIND);
+        this.speechGate = switch (kind.toLowerCase(java.util.Locale.ROOT)) {
+            case "silero" -> SpeechGate.Kind.SILERO;
+            case "energy" -> SpeechGate.Kind.ENERGY;
+            default -> throw new IllegalConfigurationException(String.format(
+                    "Invalid analytics configuration: '%s' is '%s'; allowed: silero, energy.",
+                    AnalyticsOptions.VAD_KIND.key(), kind));
+        };
+        this.sileroThreshold =
+                requireRange(AnalyticsOptions.VAD_SILERO_THRESHOLD, conf, SileroSpeechGate.HYSTERESIS, 1);
         Duration frame = conf.get(AnalyticsOptions.VAD_FRAME);
         requireDuration(AnalyticsOptions.VAD_FRAME, frame, Duration.ofMillis(10), Duration.ofMillis(50));
         this.vadFrameMs = (int) frame.toMillis();

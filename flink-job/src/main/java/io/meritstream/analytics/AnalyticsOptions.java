@@ -69,10 +69,25 @@ public final class AnalyticsOptions {
                     + " channel (measured on the channel's timeline, so replays alert the same way). Allowed: 0 to"
                     + " 1 d.");
 
+    public static final ConfigOption<String> VAD_KIND = ConfigOptions.key("analytics.vad.kind")
+            .stringType()
+            .defaultValue("silero")
+            .withDescription("The speech gate of trends, alerts and the conversation metrics: 'silero' (Silero VAD v5,"
+                    + " a trained detector shipped with the job, 32 ms frames; see models/vad/) or 'energy' (the"
+                    + " band-energy and spectral-flatness rule of the 'analytics.vad.frame', '...energy-threshold-db'"
+                    + " and '...max-spectral-flatness' options, which only it reads).");
+
+    public static final ConfigOption<Double> VAD_SILERO_THRESHOLD = ConfigOptions.key("analytics.vad.silero-threshold")
+            .doubleType()
+            .defaultValue(0.5)
+            .withDescription("Speech probability at which Silero VAD calls a frame speech; a talking channel stays"
+                    + " talking down to this minus 0.15 (upstream's rule). Allowed: 0.15 to 1.");
+
     public static final ConfigOption<Duration> VAD_FRAME = ConfigOptions.key("analytics.vad.frame")
             .durationType()
             .defaultValue(Duration.ofMillis(20))
-            .withDescription("Frame length of the speech-activity detector. Allowed: 10 ms to 50 ms.");
+            .withDescription(
+                    "Frame length of the energy speech gate ('analytics.vad.kind' energy). Allowed: 10 ms to 50 ms.");
 
     public static final ConfigOption<Double> VAD_ENERGY_THRESHOLD_DB = ConfigOptions.key(
                     "analytics.vad.energy-threshold-db")

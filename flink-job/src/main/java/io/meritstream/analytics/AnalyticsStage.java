@@ -26,7 +26,8 @@ public final class AnalyticsStage {
             SingleOutputStreamOperator<EmotionEvent> emotionEvents,
             DataStream<EnhancedAudioChunk> enhancedAudio,
             DataStream<EmotionTrend> emotionTrends,
-            DataStream<EmotionAlert> emotionAlerts) {}
+            DataStream<EmotionAlert> emotionAlerts,
+            DataStream<ChannelActivity> channelActivity) {}
 
     public static Outputs apply(DataStream<WindowResult> results, AnalyticsConfig config) {
         SingleOutputStreamOperator<EmotionEvent> events = results.keyBy(ChannelAnalytics.keySelector(), Types.STRING)
@@ -37,6 +38,7 @@ public final class AnalyticsStage {
                 events,
                 events.getSideOutput(ChannelAnalytics.ENHANCED_AUDIO),
                 events.getSideOutput(ChannelAnalytics.EMOTION_TRENDS),
-                events.getSideOutput(ChannelAnalytics.EMOTION_ALERTS));
+                events.getSideOutput(ChannelAnalytics.EMOTION_ALERTS),
+                events.getSideOutput(ChannelAnalytics.CHANNEL_ACTIVITY));
     }
 }

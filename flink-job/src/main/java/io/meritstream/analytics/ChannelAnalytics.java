@@ -35,7 +35,8 @@ import org.apache.flink.util.OutputTag;
  * The analytics of one channel, keyed by {@link #keySelector()} (session + channel, so a customer's and an agent's
  * emotions are separate): puts window results back in window order, overlap-adds the enhanced audio, judges speech,
  * and emits per window an {@link EmotionEvent} (main output), an {@link EmotionTrend} UPDATE, any {@link EmotionAlert},
- * the {@link EnhancedAudioChunk}s that became final, and at the end of the channel a SESSION_SUMMARY.
+ * the {@link EnhancedAudioChunk}s that became final, a {@link ChannelActivity}, and at the end of the channel a
+ * SESSION_SUMMARY (and a last ChannelActivity).
  *
  * <p>Decisions, in order of how a result is handled:
  *
@@ -49,9 +50,13 @@ import org.apache.flink.util.OutputTag;
  *       window; the failed window neither counts towards nor breaks an alert run. Its audio span is filled by the
  *       overlapping neighbours (with the default 3 s / 1 s, one failed window leaves no hole); samples that no
  *       successful window reached come out as silence. Chunk seq and startSample stay continuous either way.
- *   <li><b>Speech.</b> A window counts as speech when the fraction of its speech frames ({@link SpeechActivity}) is
- *       at least {@code analytics.vad.min-speech-ratio}. Non-speech windows still get an EmotionEvent (speech =
- *       false) and an UPDATE with the unchanged trend, but move neither the trend nor the alert state.
+ *   <li><b>Speech.</b> The speech gate ({@link SpeechGate}: Silero VAD by default, the energy rule as fallback)
+ *       judges the enhanced audio's frames once each, in timeline order, with its state in keyed state ({@link
+ *       SpeechTrack}); a window counts as speech when at least {@code analytics.vad.min-speech-ratio} of the frames
+ *       new in it (the audio it adds to the channel, as the trend accounts it) are speech. Non-speech windows still get
+ *       an EmotionEvent (speech = false) and an UPDATE with the unchanged trend, but move neither the trend nor the
+ *       alert state. Each window also yields a {@link ChannelActivity} (side output {@link #CHANNEL_ACTIVITY}) for
+ *       the call's conversation metrics.
  *   <li><b>End.</b> After the final window: the rest of the audio (end of stream on the last chunk), an open spike is
  *       closed with NEGATIVE_SPIKE_END, the SESSION_SUMMARY, then all keyed state and the timer are cleared. A channel
  *       whose final window never arrives is closed the same way after {@code analytics.idle-timeout} of processing
@@ -76,6 +81,9 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
             new OutputTag<>("emotion-trends", TypeInformation.of(EmotionTrend.class));
     public static final OutputTag<EmotionAlert> EMOTION_ALERTS =
             new OutputTag<>("emotion-alerts", TypeInformation.of(EmotionAlert.class));
+    /** Per window and at the end, for the conversation metrics of the call; not a topic. */
+    public static final OutputTag<ChannelActivity> CHANNEL_ACTIVITY =
+            new OutputTag<>("channel-activity", TypeInformation.of(ChannelActivity.class));
 
     private static final int LATENCY_HISTOGRAM_WINDOW = 1000;
 
@@ -83,7 +91,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
     private transient ValueState<ChannelState> state;
     private transient MapState<Long, WindowResult> pending;
-    private transient SpeechActivity vad;
+    private transient SpeechGate speechGate;
     // A channel's windows come every hop (1 s by default): a gap of 10 s in all of them is a stall of the input.
     private static final long INPUT_STALL_AFTER_MS = 10_000;
 
@@ -130,7 +138,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         pending = getRuntimeContext()
                 .getMapState(new MapStateDescriptor<>(
                         "analytics-pending", Types.LONG, TypeInformation.of(WindowResult.class)));
-        vad = SpeechActivity.of(config, SAMPLE_RATE);
+        speechGate = SpeechGate.of(config);
         clock = new InputClock(INPUT_STALL_AFTER_MS, config.idleTimeoutMs, config.idleTimeoutMs);
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
@@ -155,6 +163,14 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         channelsIdleClosed = metrics.counter(MetricNames.ANALYTICS_CHANNELS_IDLE_CLOSED);
         latency = metrics.histogram(
                 MetricNames.END_TO_END_LATENCY_MS, new DescriptiveStatisticsHistogram(LATENCY_HISTOGRAM_WINDOW));
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (speechGate != null) {
+            speechGate.close();
+        }
+        super.close();
     }
 
     @Override
@@ -239,7 +255,8 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 return;
             }
         }
-        finish(s, ctx);
+        List<EmotionAlert> closing = finish(s, ctx);
+        ctx.output(CHANNEL_ACTIVITY, activity(s, s.lastWindowIndex, toMs(s.audio.end), closing, true));
         close(s, ctx);
     }
 
@@ -272,11 +289,12 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
 
         boolean usable = usable(r);
         boolean speech = false;
+        SpeechTrack.Hop speechHop = null;
         if (usable) {
             s.modelVersion = r.modelVersion == null ? "" : r.modelVersion;
             s.audio.add(r.startSample, r.windowSamples, r.enhanced, valid);
-            int from = (int) Math.max(0, -r.startSample);
-            float speechRatio = vad.speechRatio(r.enhanced, Math.min(from, valid), valid);
+            speechHop = s.speech.advance(speechGate, r.enhanced, r.startSample, valid);
+            float speechRatio = speechHop.ratio();
             speech = speechRatio >= config.minSpeechRatio;
             if (!speech) {
                 nonSpeechWindows.inc();
@@ -297,30 +315,66 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         ctx.output(
                 EMOTION_TRENDS,
                 trend(s, TrendKind.UPDATE, r.windowIndex, timeMs, hop.negativity(), hop.slope(), speech));
+        List<EmotionAlert> fired = new ArrayList<>(1);
         if (hop.decision() != null) {
-            ctx.output(EMOTION_ALERTS, alert(s, hop.decision(), r.windowIndex, timeMs, hop.negativity()));
+            fired.add(alert(s, hop.decision(), r.windowIndex, timeMs, hop.negativity()));
+            ctx.output(EMOTION_ALERTS, fired.get(0));
         }
         s.nextIndex = r.windowIndex + 1;
         s.lastWindowIndex = r.windowIndex;
         s.lastSpeech = speech;
 
         if (r.finalWindow) {
-            finish(s, ctx);
-            return true;
+            fired.addAll(finish(s, ctx));
+        } else {
+            emitAudio(s, s.audio.drain(r.startSample + Math.max(0, r.hopSamples)), ctx);
         }
-        emitAudio(s, s.audio.drain(r.startSample + Math.max(0, r.hopSamples)), ctx);
-        return false;
+        ChannelActivity activity = activity(s, r.windowIndex, timeMs, fired, r.finalWindow);
+        activity.ownedMs = toMs(owned);
+        activity.speech = speech;
+        activity.negativity = hop.negativity();
+        if (usable) {
+            activity.emotionProbabilities = r.emotionProbabilities.clone();
+            activity.firstFrame = speechHop.firstFrame();
+            activity.speechFrames = speechHop.speech();
+            activity.speechSumOfSquares = speechHop.speechSumOfSquares();
+            activity.speechFrameCount = speechHop.speechFrames();
+        }
+        ctx.output(CHANNEL_ACTIVITY, activity);
+        return r.finalWindow;
     }
 
-    /** Ends the channel's outputs: the rest of the audio, an open spike's end, the summary. */
-    private void finish(ChannelState s, Context ctx) {
+    /** The activity record of a window (or of the end of the channel) without its frames: ids, time, alerts. */
+    private ChannelActivity activity(
+            ChannelState s, long windowIndex, long timeMs, List<EmotionAlert> fired, boolean finalRecord) {
+        ChannelActivity activity = new ChannelActivity();
+        activity.sessionId = s.sessionId;
+        activity.channel = s.channel;
+        activity.windowIndex = windowIndex;
+        activity.timeMs = timeMs;
+        activity.frameSamples = speechGate.frameSamples();
+        activity.firstFrame = s.speech.nextFrame;
+        activity.negativity = config.negativity(s.trend.smoothed);
+        activity.alerts = new ChannelActivity.Alert[fired.size()];
+        for (int i = 0; i < fired.size(); i++) {
+            EmotionAlert alert = fired.get(i);
+            activity.alerts[i] = new ChannelActivity.Alert(alert.getKind(), alert.getTimeMs(), alert.getScore());
+        }
+        activity.finalRecord = finalRecord;
+        activity.modelVersion = s.modelVersion;
+        activity.speechGate = speechGate.name();
+        return activity;
+    }
+
+    /** Ends the channel's outputs: the rest of the audio, an open spike's end, the summary; returns that end alert. */
+    private List<EmotionAlert> finish(ChannelState s, Context ctx) {
         emitAudio(s, s.audio.finish(), ctx);
         long durationMs = toMs(s.audio.end);
         float negativity = config.negativity(s.trend.smoothed);
         SpikeDetector.Decision decision = s.spikes.closeAtEnd(durationMs);
-        if (decision != null) {
-            ctx.output(EMOTION_ALERTS, alert(s, decision, s.lastWindowIndex, durationMs, negativity));
-        }
+        List<EmotionAlert> closing =
+                decision == null ? List.of() : List.of(alert(s, decision, s.lastWindowIndex, durationMs, negativity));
+        closing.forEach(alert -> ctx.output(EMOTION_ALERTS, alert));
         EmotionTrend summary =
                 trend(s, TrendKind.SESSION_SUMMARY, s.lastWindowIndex, durationMs, negativity, 0f, s.lastSpeech);
         summary.setSummary(SessionSummary.newBuilder()
@@ -333,6 +387,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 .setAlertCount(s.spikes.alertCount)
                 .build());
         ctx.output(EMOTION_TRENDS, summary);
+        return closing;
     }
 
     /** Clears every piece of keyed state and the idle timer of the current key. */

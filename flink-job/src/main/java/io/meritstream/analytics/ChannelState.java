@@ -25,6 +25,7 @@ public class ChannelState {
     public long lastResultMs;
 
     public OverlapAdd audio = new OverlapAdd();
+    public SpeechTrack speech = new SpeechTrack();
     public TrendTracker trend = new TrendTracker();
     public SpikeDetector spikes = new SpikeDetector();
 

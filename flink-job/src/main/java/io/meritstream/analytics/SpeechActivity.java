@@ -64,6 +64,10 @@ public final class SpeechActivity {
                 config.vadMaxSpectralFlatness);
     }
 
+    public int frameSamples() {
+        return frameSamples;
+    }
+
     /** Fraction of the whole frames in {@code samples[from, to)} judged speech; 0 when there is no whole frame. */
     public float speechRatio(float[] samples, int from, int to) {
         int frames = Math.max(0, (to - from) / frameSamples);

@@ -11,6 +11,8 @@
  * out.enhancedAudio()  -> enhanced-audio   (EnhancedAudioChunk, side output ChannelAnalytics.ENHANCED_AUDIO)
  * out.emotionTrends()  -> emotion-trends   (EmotionTrend UPDATE / SESSION_SUMMARY, ChannelAnalytics.EMOTION_TRENDS)
  * out.emotionAlerts()  -> emotion-alerts   (EmotionAlert, ChannelAnalytics.EMOTION_ALERTS)
+ * out.channelActivity() -> the conversation stage (ChannelActivity, ChannelAnalytics.CHANNEL_ACTIVITY), then
+ *                          call-summaries
  * }</pre>
  *
  * The options are {@link io.meritstream.analytics.AnalyticsOptions}. Every record is keyed by sessionId on Kafka; its channel
@@ -30,8 +32,10 @@
  * <h2>Definitions</h2>
  *
  * <ul>
- *   <li>Speech: {@link io.meritstream.analytics.SpeechActivity} on the enhanced window (real audio only): frames loud
- *       enough and spectrally not flat; the window is speech when its speech-frame ratio reaches the minimum.
+ *   <li>Speech: the speech gate ({@code analytics.vad.kind}: {@link io.meritstream.analytics.SileroSpeechGate}, a
+ *       trained detector, by default; {@link io.meritstream.analytics.SpeechActivity}, frames loud enough and
+ *       spectrally not flat, as fallback) on the enhanced audio, each frame once; the window is speech when the
+ *       speech-frame ratio of the audio new in it reaches the minimum.
  *   <li>Trend: exponential smoothing of the class probabilities over speech windows, per hop {@code alpha = 1 -
  *       2^(-hop / half-life)}, starting from a calm prior (NEUTRAL 1); negativity = min(1, w_angry angry + w_sad sad);
  *       slope = negativity change over the hop, per second.

@@ -1,6 +1,7 @@
 package io.meritstream.job;
 
 import io.meritstream.analytics.AnalyticsOptions;
+import io.meritstream.conversation.ConversationOptions;
 import io.meritstream.inference.InferenceOptions;
 import io.meritstream.session.WindowingConfig;
 import io.meritstream.speaker.SpeakerReferenceConfig;
@@ -27,7 +28,8 @@ public final class ConfigurationTable {
             WindowingConfig.class,
             SpeakerReferenceConfig.class,
             InferenceOptions.class,
-            AnalyticsOptions.class);
+            AnalyticsOptions.class,
+            ConversationOptions.class);
 
     private ConfigurationTable() {}
 

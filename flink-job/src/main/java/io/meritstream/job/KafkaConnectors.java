@@ -1,5 +1,6 @@
 package io.meritstream.job;
 
+import io.meritstream.avro.CallSummary;
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
@@ -104,6 +105,18 @@ public final class KafkaConnectors {
                         a -> sessionKey(a.getSessionId()),
                         RecordIds::of,
                         settings.emotionAlertsDelivery())
+                .build();
+    }
+
+    /** The call-summaries topic's sink (key = session id). */
+    public static KafkaSink<CallSummary> callSummariesSink(KafkaSettings settings) {
+        return recordSink(
+                        settings,
+                        settings.callSummariesTopic(),
+                        CallSummary.class,
+                        s -> sessionKey(s.getSessionId()),
+                        RecordIds::of,
+                        settings.callSummariesDelivery())
                 .build();
     }
 

@@ -77,6 +77,12 @@ public final class KafkaOptions {
             .defaultValue("emotion-alerts")
             .withDescription("Output topic of the negative-emotion alerts (Avro EmotionAlert, key = sessionId).");
 
+    public static final ConfigOption<String> CALL_SUMMARIES_TOPIC = ConfigOptions.key("kafka.topic.call-summaries")
+            .stringType()
+            .defaultValue("call-summaries")
+            .withDescription("Output topic of the conversation metrics per call (Avro CallSummary, PROGRESS while a"
+                    + " call runs and FINAL at its end, key = sessionId).");
+
     public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key(
                     "kafka.delivery-guarantee")
             .enumType(DeliveryGuarantee.class)
@@ -121,6 +127,13 @@ public final class KafkaOptions {
             .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
             .withDescription("Delivery guarantee of the emotion-alerts topic (unset: 'kafka.delivery-guarantee', else"
                     + " this default); at-least-once, so that an alert reaches the supervisor within a second.");
+
+    public static final ConfigOption<DeliveryGuarantee> CALL_SUMMARIES_DELIVERY = ConfigOptions.key(
+                    DELIVERY_PREFIX + "call-summaries")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.AT_LEAST_ONCE)
+            .withDescription("Delivery guarantee of the call-summaries topic (unset: 'kafka.delivery-guarantee', else"
+                    + " this default); at-least-once, so that a live page shows a call's progress as it happens.");
 
     public static final ConfigOption<DeliveryGuarantee> DLQ_DELIVERY = ConfigOptions.key(DELIVERY_PREFIX + "dlq")
             .enumType(DeliveryGuarantee.class)

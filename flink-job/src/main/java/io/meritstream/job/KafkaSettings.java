@@ -59,6 +59,7 @@ public final class KafkaSettings implements Serializable {
     private final String emotionEventsTopic;
     private final String emotionTrendsTopic;
     private final String emotionAlertsTopic;
+    private final String callSummariesTopic;
     private final String groupId;
     private final String startingOffsets;
     private final DeliveryGuarantee dlqDelivery;
@@ -66,6 +67,7 @@ public final class KafkaSettings implements Serializable {
     private final DeliveryGuarantee emotionEventsDelivery;
     private final DeliveryGuarantee emotionTrendsDelivery;
     private final DeliveryGuarantee emotionAlertsDelivery;
+    private final DeliveryGuarantee callSummariesDelivery;
     private final ValueFormat valueFormat;
     private final String transactionalIdPrefix;
     private final TreeMap<String, String> clientProperties;
@@ -86,6 +88,7 @@ public final class KafkaSettings implements Serializable {
         this.emotionEventsTopic = topics.get(KafkaOptions.EMOTION_EVENTS_TOPIC);
         this.emotionTrendsTopic = topics.get(KafkaOptions.EMOTION_TRENDS_TOPIC);
         this.emotionAlertsTopic = topics.get(KafkaOptions.EMOTION_ALERTS_TOPIC);
+        this.callSummariesTopic = topics.get(KafkaOptions.CALL_SUMMARIES_TOPIC);
         this.groupId = groupId;
         this.startingOffsets = startingOffsets;
         this.dlqDelivery = delivery.get(KafkaOptions.DLQ_DELIVERY);
@@ -93,6 +96,7 @@ public final class KafkaSettings implements Serializable {
         this.emotionEventsDelivery = delivery.get(KafkaOptions.EMOTION_EVENTS_DELIVERY);
         this.emotionTrendsDelivery = delivery.get(KafkaOptions.EMOTION_TRENDS_DELIVERY);
         this.emotionAlertsDelivery = delivery.get(KafkaOptions.EMOTION_ALERTS_DELIVERY);
+        this.callSummariesDelivery = delivery.get(KafkaOptions.CALL_SUMMARIES_DELIVERY);
         this.valueFormat = valueFormat;
         this.transactionalIdPrefix = transactionalIdPrefix;
         this.clientProperties = clientProperties;
@@ -141,7 +145,8 @@ public final class KafkaSettings implements Serializable {
                 KafkaOptions.ENHANCED_AUDIO_TOPIC,
                 KafkaOptions.EMOTION_EVENTS_TOPIC,
                 KafkaOptions.EMOTION_TRENDS_TOPIC,
-                KafkaOptions.EMOTION_ALERTS_TOPIC)) {
+                KafkaOptions.EMOTION_ALERTS_TOPIC,
+                KafkaOptions.CALL_SUMMARIES_TOPIC)) {
             String topic = topic(conf, option);
             for (Map.Entry<ConfigOption<String>, String> other : topics.entrySet()) {
                 if (other.getValue().equals(topic)) {
@@ -175,7 +180,8 @@ public final class KafkaSettings implements Serializable {
                 KafkaOptions.ENHANCED_AUDIO_DELIVERY,
                 KafkaOptions.EMOTION_EVENTS_DELIVERY,
                 KafkaOptions.EMOTION_TRENDS_DELIVERY,
-                KafkaOptions.EMOTION_ALERTS_DELIVERY)) {
+                KafkaOptions.EMOTION_ALERTS_DELIVERY,
+                KafkaOptions.CALL_SUMMARIES_DELIVERY)) {
             delivery.put(option, conf.getOptional(option).or(() -> blanket).orElse(option.defaultValue()));
         }
 
@@ -319,6 +325,10 @@ public final class KafkaSettings implements Serializable {
         return emotionAlertsTopic;
     }
 
+    public String callSummariesTopic() {
+        return callSummariesTopic;
+    }
+
     /** Delivery guarantee of the dead-letter topic ({@link KafkaOptions#DLQ_DELIVERY}). */
     public DeliveryGuarantee dlqDelivery() {
         return dlqDelivery;
@@ -344,6 +354,11 @@ public final class KafkaSettings implements Serializable {
         return emotionAlertsDelivery;
     }
 
+    /** Delivery guarantee of the call-summaries topic ({@link KafkaOptions#CALL_SUMMARIES_DELIVERY}). */
+    public DeliveryGuarantee callSummariesDelivery() {
+        return callSummariesDelivery;
+    }
+
     /** Value format of the output and dead-letter topics ({@link KafkaOptions#VALUE_FORMAT}). */
     public ValueFormat valueFormat() {
         return valueFormat;
@@ -366,10 +381,11 @@ public final class KafkaSettings implements Serializable {
         // Values of pass-through properties may be secrets (sasl.jaas.config, ssl passwords): names only.
         return "KafkaSettings{bootstrapServers=" + bootstrapServers + ", inputTopic=" + inputTopic + ", dlqTopic="
                 + dlqTopic + ", outputTopics=[" + enhancedAudioTopic + ", " + emotionEventsTopic + ", "
-                + emotionTrendsTopic + ", " + emotionAlertsTopic + "], groupId=" + groupId + ", startingOffsets="
+                + emotionTrendsTopic + ", " + emotionAlertsTopic + ", " + callSummariesTopic + "], groupId=" + groupId
+                + ", startingOffsets="
                 + startingOffsets + ", delivery=[dlq " + dlqDelivery + ", enhanced-audio " + enhancedAudioDelivery
                 + ", emotion-events " + emotionEventsDelivery + ", emotion-trends " + emotionTrendsDelivery
-                + ", emotion-alerts " + emotionAlertsDelivery + "]"
+                + ", emotion-alerts " + emotionAlertsDelivery + ", call-summaries " + callSummariesDelivery + "]"
                 + ", valueFormat=" + valueFormat
                 + ", transactionalIdPrefix=" + transactionalIdPrefix + ", properties=" + clientProperties.keySet()
                 + "}";

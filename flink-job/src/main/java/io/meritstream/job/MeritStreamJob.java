@@ -3,11 +3,14 @@ package io.meritstream.job;
 import io.meritstream.analytics.AnalyticsConfig;
 import io.meritstream.analytics.AnalyticsOptions;
 import io.meritstream.analytics.AnalyticsStage;
+import io.meritstream.avro.CallSummary;
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.conversation.ConversationConfig;
+import io.meritstream.conversation.ConversationStage;
 import io.meritstream.inference.Inference;
 import io.meritstream.inference.InferenceOptions;
 import io.meritstream.inference.InferenceSettings;
@@ -49,7 +52,8 @@ import org.apache.flink.util.ParameterTool;
  * source ─► decode+validate ─┬─► keyBy(stream) ─► resample ─► windower ─► infer ─► keyBy(stream) ─► analytics ─┐
  *                            └─(dead letters)─► dead-letter sink                                              │
  *      ┌──────────────────────────────────────────────────────────────────────────────────────────────────────┘
- *      ├─► enhanced-audio sink     ├─► emotion-events sink     ├─► emotion-trends sink     └─► emotion-alerts sink
+ *      ├─► enhanced-audio sink     ├─► emotion-events sink     ├─► emotion-trends sink     ├─► emotion-alerts sink
+ *      └─(channel activity)─► keyBy(session) ─► conversation ─► call-summaries sink
  * </pre>
  *
  * <h2>Entry points</h2>
@@ -95,6 +99,7 @@ public class MeritStreamJob {
     public static final String UID_EMOTION_EVENTS_SINK = "emotion-events-sink";
     public static final String UID_EMOTION_TRENDS_SINK = "emotion-trends-sink";
     public static final String UID_EMOTION_ALERTS_SINK = "emotion-alerts-sink";
+    public static final String UID_CALL_SUMMARIES_SINK = "call-summaries-sink";
 
     /**
      * Checkpoint interval of a job built from options when neither the options nor the environment set {@code
@@ -110,13 +115,15 @@ public class MeritStreamJob {
             Sink<EnhancedAudioChunk> enhancedAudio,
             Sink<EmotionEvent> emotionEvents,
             Sink<EmotionTrend> emotionTrends,
-            Sink<EmotionAlert> emotionAlerts) {
+            Sink<EmotionAlert> emotionAlerts,
+            Sink<CallSummary> callSummaries) {
         public Sinks {
             Objects.requireNonNull(deadLetters, "deadLetters");
             Objects.requireNonNull(enhancedAudio, "enhancedAudio");
             Objects.requireNonNull(emotionEvents, "emotionEvents");
             Objects.requireNonNull(emotionTrends, "emotionTrends");
             Objects.requireNonNull(emotionAlerts, "emotionAlerts");
+            Objects.requireNonNull(callSummaries, "callSummaries");
         }
 
         /** One {@code KafkaSink} per topic of {@code kafka}, with its delivery guarantee. */
@@ -126,7 +133,8 @@ public class MeritStreamJob {
                     KafkaConnectors.enhancedAudioSink(kafka),
                     KafkaConnectors.emotionEventsSink(kafka),
                     KafkaConnectors.emotionTrendsSink(kafka),
-                    KafkaConnectors.emotionAlertsSink(kafka));
+                    KafkaConnectors.emotionAlertsSink(kafka),
+                    KafkaConnectors.callSummariesSink(kafka));
         }
     }
 
@@ -139,6 +147,7 @@ public class MeritStreamJob {
     private final Sinks sinks;
     private final InferenceSettings inference;
     private final AnalyticsConfig analytics;
+    private final ConversationConfig conversation;
     // The ingest-and-windowing graph's window sink; null for the whole job.
     private final Sink<WindowRequest> windowSink;
     // Set when built from options: the job then turns checkpointing on if the environment has not.
@@ -146,7 +155,7 @@ public class MeritStreamJob {
     // The options it was built from, for the checkpoint settings (CheckpointDefaults); null otherwise.
     private ReadableConfig options;
 
-    /** The whole job, from source to the five sinks. */
+    /** The whole job, from source to the six sinks. */
     public MeritStreamJob(
             Source<IngestRecord, ?, ?> source,
             Sinks sinks,
@@ -154,7 +163,8 @@ public class MeritStreamJob {
             WindowingConfig windowing,
             SpeakerReferenceConfig speakerReference,
             InferenceSettings inference,
-            AnalyticsConfig analytics) {
+            AnalyticsConfig analytics,
+            ConversationConfig conversation) {
         this.source = Objects.requireNonNull(source, "source");
         this.sinks = Objects.requireNonNull(sinks, "sinks");
         this.deadLetterSink = sinks.deadLetters();
@@ -163,6 +173,7 @@ public class MeritStreamJob {
         this.speakerReference = Objects.requireNonNull(speakerReference, "speakerReference");
         this.inference = Objects.requireNonNull(inference, "inference");
         this.analytics = Objects.requireNonNull(analytics, "analytics");
+        this.conversation = Objects.requireNonNull(conversation, "conversation");
         this.windowSink = null;
     }
 
@@ -185,6 +196,7 @@ public class MeritStreamJob {
         this.sinks = null;
         this.inference = null;
         this.analytics = null;
+        this.conversation = null;
     }
 
     /**
@@ -206,6 +218,7 @@ public class MeritStreamJob {
         SpeakerReferenceConfig speakerReference = SpeakerReferenceConfig.fromConfiguration(conf);
         InferenceSettings inference = InferenceOptions.settings(conf);
         AnalyticsConfig analytics = AnalyticsConfig.fromConfiguration(conf);
+        ConversationConfig conversation = ConversationConfig.fromConfiguration(conf);
         Duration interval =
                 conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).orElse(DEFAULT_CHECKPOINT_INTERVAL);
         MeritStreamJob job = new MeritStreamJob(
@@ -215,7 +228,8 @@ public class MeritStreamJob {
                 windowing,
                 speakerReference,
                 inference,
-                analytics);
+                analytics,
+                conversation);
         job.checkpointInterval = interval;
         job.options = conf;
         return job;
@@ -341,6 +355,10 @@ public class MeritStreamJob {
                 .sinkTo(to.emotionAlerts())
                 .name("emotion-alerts sink")
                 .uid(UID_EMOTION_ALERTS_SINK);
+        ConversationStage.apply(outputs.channelActivity(), requireWholeJob(conversation))
+                .sinkTo(to.callSummaries())
+                .name("call-summaries sink")
+                .uid(UID_CALL_SUMMARIES_SINK);
     }
 
     private static <T> T requireWholeJob(T part) {

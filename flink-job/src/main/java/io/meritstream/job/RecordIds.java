@@ -1,5 +1,6 @@
 package io.meritstream.job;
 
+import io.meritstream.avro.CallSummary;
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
@@ -35,6 +36,14 @@ public final class RecordIds {
     /** {@code alert/<kind>/<windowIndex>/<stream key>}: a spike's start and end never share a window. */
     public static String of(EmotionAlert a) {
         return "alert/" + a.getKind() + "/" + a.getWindowIndex() + "/" + key(a.getSessionId(), a.getChannel());
+    }
+
+    /**
+     * {@code summary/<kind>/<durationMs>/<session id>}: a call's PROGRESS summaries differ in the call time they
+     * cover.
+     */
+    public static String of(CallSummary s) {
+        return "summary/" + s.getKind() + "/" + s.getDurationMs() + "/" + s.getSessionId();
     }
 
     /** {@code audio/<seq>/<stream key>}. */

@@ -9,8 +9,8 @@
  * env.execute(MeritStreamJob.JOB_NAME);
  *
  * // Injected source and sinks (tests):
- * new MeritStreamJob(source, new MeritStreamJob.Sinks(deadLetters, enhancedAudio, events, trends, alerts),
- *         ingest, windowing, speakerReference, inference, analytics).build(env);
+ * new MeritStreamJob(source, new MeritStreamJob.Sinks(deadLetters, enhancedAudio, events, trends, alerts, summaries),
+ *         ingest, windowing, speakerReference, inference, analytics, conversation).build(env);
  * }</pre>
  *
  * <h2>Options</h2>
@@ -18,8 +18,8 @@
  * {@link io.meritstream.job.KafkaOptions} (brokers, topics, group, starting offsets, delivery guarantee, transactional
  * id prefix, {@code kafka.properties.*} pass-through), {@link io.meritstream.job.IngestOptions}, the windowing options
  * of {@link io.meritstream.session.WindowingConfig}, the speaker-reference options of {@link
- * io.meritstream.speaker.SpeakerReferenceConfig}, {@link io.meritstream.inference.InferenceOptions} and {@link
- * io.meritstream.analytics.AnalyticsOptions}; each group has a validating reader that names the offending option.
+ * io.meritstream.speaker.SpeakerReferenceConfig}, {@link io.meritstream.inference.InferenceOptions}, {@link
+ * io.meritstream.analytics.AnalyticsOptions} and {@link io.meritstream.conversation.ConversationOptions}; each group has a validating reader that names the offending option.
  *
  * <h2>Delivery</h2>
  *

@@ -109,4 +109,19 @@ public final class MetricNames {
     public static final String ANALYTICS_CHANNELS_IDLE_CLOSED = "analyticsChannelsIdleClosed";
     /** Histogram: milliseconds from the arrival of a window's newest frame to the emission of its EmotionEvent. */
     public static final String END_TO_END_LATENCY_MS = "endToEndLatencyMs";
+
+    // --- conversation (io.meritstream.conversation.CallConversation) ---
+
+    /** Counter: call summaries written, PROGRESS and FINAL. */
+    public static final String CALL_SUMMARIES = "callSummaries";
+    /** Counter: calls ended with a FINAL summary. */
+    public static final String CALLS_FINISHED = "callsFinished";
+    /** Counter: milliseconds of call time in which no channel talked. */
+    public static final String CONVERSATION_SILENCE_MS = "conversationSilenceMs";
+    /** Counter: milliseconds of call time in which two or more channels talked at once. */
+    public static final String CONVERSATION_OVERTALK_MS = "conversationOvertalkMs";
+    /** Counter: milliseconds of call time lined up over all channels (the denominator of the two above). */
+    public static final String CONVERSATION_CALL_MS = "conversationCallMs";
+    /** Counter: times a channel started talking while another was talking. */
+    public static final String CONVERSATION_INTERRUPTIONS = "conversationInterruptions";
 }

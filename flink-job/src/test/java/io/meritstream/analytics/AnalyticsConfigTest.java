@@ -153,7 +153,7 @@ class AnalyticsConfigTest {
                 assertThat(option.hasDefaultValue()).as(option.key()).isTrue();
             }
         }
-        assertThat(options).isEqualTo(14);
+        assertThat(options).isEqualTo(16);
     }
 
     private static <T> Configuration with(ConfigOption<T> option, T value) {

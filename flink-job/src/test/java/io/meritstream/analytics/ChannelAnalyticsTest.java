@@ -115,12 +115,22 @@ class ChannelAnalyticsTest {
 
     private KeyedOneInputStreamOperatorTestHarness<String, WindowResult, EmotionEvent> harness(Configuration conf)
             throws Exception {
-        function = new ChannelAnalytics(AnalyticsConfig.fromConfiguration(conf));
+        function = new ChannelAnalytics(AnalyticsConfig.fromConfiguration(energyGate(conf)));
         KeyedOneInputStreamOperatorTestHarness<String, WindowResult, EmotionEvent> h =
                 ProcessFunctionTestHarnesses.forKeyedProcessFunction(
                         function, ChannelAnalytics.keySelector(), Types.STRING);
         h.setProcessingTime(100_000);
         return h;
+    }
+
+    /**
+     * The rule-based speech gate, which calls the synthetic voiced signal speech (Silero VAD, the default, is tested on
+     * recorded speech in SileroSpeechGateTest).
+     */
+    private static Configuration energyGate(Configuration conf) {
+        Configuration copy = new Configuration(conf);
+        copy.set(AnalyticsOptions.VAD_KIND, "energy");
+        return copy;
     }
 
     /** Smoothing that follows each window almost at once (alpha 0.999): negativity is about the window's own. */
@@ -419,6 +429,26 @@ class ChannelAnalyticsTest {
         assertThat(alerts.get(1).getConsecutiveHops()).isZero();
         assertThat(alerts.get(1).getTimeMs()).isEqualTo(4_500);
 
+        // The conversation metrics get one activity record per window: the speech gate's frames tile the timeline
+        // once (20 ms frames, 225 in 4.5 s), the silent window has none, and the last record lists the same alerts.
+        List<ChannelActivity> activity = side(h, ChannelAnalytics.CHANNEL_ACTIVITY);
+        assertThat(activity).extracting(a -> a.windowIndex).containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(activity).extracting(a -> a.finalRecord).containsExactly(false, false, false, false, true);
+        long nextFrame = 0;
+        for (ChannelActivity a : activity) {
+            assertThat(a.firstFrame).isEqualTo(nextFrame);
+            nextFrame += a.speechFrames.length;
+        }
+        assertThat(nextFrame).isEqualTo(225);
+        assertThat(activity.get(0).speechFrameCount).isEqualTo(activity.get(0).speechFrames.length);
+        assertThat(activity.get(2).speech).isFalse();
+        assertThat(activity.get(2).speechFrameCount).isZero();
+        assertThat(activity).extracting(a -> a.ownedMs).containsExactly(1000L, 1000L, 1000L, 1000L, 500L);
+        assertThat(activity.get(4).alerts)
+                .extracting(a -> a.kind)
+                .containsExactly(AlertKind.NEGATIVE_SPIKE_START, AlertKind.NEGATIVE_SPIKE_END);
+        assertThat(activity.get(4).speechGate).isEqualTo("energy");
+
         assertClosed(h);
     }
 
@@ -612,7 +642,8 @@ class ChannelAnalyticsTest {
         before.close();
 
         var after = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new ChannelAnalytics(AnalyticsConfig.fromConfiguration(instant()))),
+                new KeyedProcessOperator<>(
+                        new ChannelAnalytics(AnalyticsConfig.fromConfiguration(energyGate(instant())))),
                 ChannelAnalytics.keySelector(),
                 Types.STRING);
         after.setProcessingTime(100_000);
@@ -640,7 +671,7 @@ class ChannelAnalyticsTest {
         before.close();
 
         var after = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new ChannelAnalytics(AnalyticsConfig.fromConfiguration(conf))),
+                new KeyedProcessOperator<>(new ChannelAnalytics(AnalyticsConfig.fromConfiguration(energyGate(conf)))),
                 ChannelAnalytics.keySelector(),
                 Types.STRING);
         after.setProcessingTime(100_000);

@@ -57,4 +57,42 @@ final class TestSignals {
         }
         return 10 * Math.log10(e / x.length);
     }
+
+    /** Brown (random-walk, -6 dB per octave) noise with the given RMS level in dBFS. */
+    static float[] brownNoise(int samples, double rmsDb, long seed) {
+        Random random = new Random(seed);
+        double[] walk = new double[samples];
+        double v = 0;
+        double sumSquares = 0;
+        for (int n = 0; n < samples; n++) {
+            v = 0.995 * v + random.nextGaussian(); // leaky, so it stays bounded
+            walk[n] = v;
+            sumSquares += v * v;
+        }
+        double gain = Math.pow(10, rmsDb / 20) / Math.sqrt(sumSquares / samples);
+        float[] x = new float[samples];
+        for (int n = 0; n < samples; n++) {
+            x[n] = (float) (gain * walk[n]);
+        }
+        return x;
+    }
+
+    /** Mains hum: the fundamental and its odd harmonics up to 1 kHz, 1/k amplitudes, RMS level in dBFS. */
+    static float[] hum(int samples, double mainsHz, double rmsDb) {
+        float[] x = new float[samples];
+        double sumSquares = 0;
+        for (int n = 0; n < samples; n++) {
+            double v = 0;
+            for (int k = 1; k * mainsHz <= 1000; k += 2) {
+                v += Math.sin(2 * Math.PI * k * mainsHz * n / RATE) / k;
+            }
+            x[n] = (float) v;
+            sumSquares += v * v;
+        }
+        double gain = Math.pow(10, rmsDb / 20) / Math.sqrt(sumSquares / samples);
+        for (int n = 0; n < samples; n++) {
+            x[n] *= (float) gain;
+        }
+        return x;
+    }
 }

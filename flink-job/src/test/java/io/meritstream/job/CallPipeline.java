@@ -12,6 +12,7 @@ import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.conversation.ConversationConfig;
 import io.meritstream.inference.InferenceOptions;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import io.meritstream.schemas.SingleObjectCodec;
@@ -279,7 +280,8 @@ final class CallPipeline {
                 WindowingConfig.fromConfiguration(options),
                 SpeakerReferenceConfig.fromConfiguration(options),
                 InferenceOptions.settings(options),
-                AnalyticsConfig.fromConfiguration(options));
+                AnalyticsConfig.fromConfiguration(options),
+                ConversationConfig.fromConfiguration(options));
     }
 
     /** Everything committed on the output topics, in partition and offset order. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.meritstream.analytics.AnalyticsStage;
+import io.meritstream.conversation.ConversationStage;
 import io.meritstream.inference.Inference;
 import io.meritstream.session.WindowingConfig;
 import java.util.ArrayDeque;
@@ -59,7 +60,9 @@ class MeritStreamJobTest {
                         MeritStreamJob.UID_ENHANCED_AUDIO_SINK,
                         MeritStreamJob.UID_EMOTION_EVENTS_SINK,
                         MeritStreamJob.UID_EMOTION_TRENDS_SINK,
-                        MeritStreamJob.UID_EMOTION_ALERTS_SINK);
+                        MeritStreamJob.UID_EMOTION_ALERTS_SINK,
+                        ConversationStage.UID,
+                        MeritStreamJob.UID_CALL_SUMMARIES_SINK);
         // Exactly-once sinks commit only at checkpoints: a job built from options always checkpoints.
         assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).isTrue();
         assertThat(env.getCheckpointConfig().getCheckpointInterval())
