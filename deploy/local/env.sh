@@ -25,7 +25,7 @@ MERIT_REST="http://127.0.0.1:$MERIT_FLINK_REST_PORT"
 MERIT_FLINK_LIB="$MERIT_ROOT/deploy/local/classpath/flink/target/lib"
 MERIT_KAFKA_LIB="$MERIT_ROOT/deploy/local/classpath/kafka/target/lib"
 MERIT_JOB_JAR="$MERIT_ROOT/flink-job/target/merit-job.jar"
-MERIT_TOPICS=(audio-frames audio-dlq enhanced-audio emotion-events emotion-trends emotion-alerts)
+MERIT_TOPICS=(audio-frames audio-dlq enhanced-audio emotion-events emotion-trends emotion-alerts call-summaries)
 
 # What the distribution's config.yaml passes to every Flink JVM on Java 17 (reflection into the JDK).
 MERIT_JAVA_OPENS="--add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED \
