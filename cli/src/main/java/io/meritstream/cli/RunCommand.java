@@ -1,6 +1,7 @@
 package io.meritstream.cli;
 
 import io.meritstream.cli.job.RunningJob;
+import io.meritstream.cli.kafka.OutputTopics;
 import io.meritstream.job.KafkaOptions;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -23,9 +24,10 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
             "Runs the job against an existing Kafka cluster, on a Flink MiniCluster in this JVM, until Ctrl-C. Reads"
-                    + " AudioFrames from --input-topic and writes enhanced audio, emotion events, trends, alerts and"
-                    + " dead letters to their topics (events, trends and alerts at once and at least once; enhanced audio"
-                    + " and dead letters exactly once, published at each checkpoint: see kafka.delivery.*).",
+                    + " AudioFrames from --input-topic and writes enhanced audio, emotion events, trends, alerts, call"
+                    + " summaries and dead letters to their topics (events, trends and alerts at once and at least"
+                    + " once; enhanced audio and dead letters exactly once, published at each checkpoint: see"
+                    + " kafka.delivery.*).",
             "",
             "On a Flink cluster, submit the job jar instead (flink-job/target/merit-job.jar: the job without"
                     + " Flink, logging or ONNX Runtime, which the cluster provides; see deploy/local and deploy/k8s)."
@@ -88,6 +90,7 @@ public final class RunCommand implements Callable<Integer> {
         base.put(KafkaOptions.EMOTION_EVENTS_TOPIC.key(), outputs.eventsTopic);
         base.put(KafkaOptions.EMOTION_TRENDS_TOPIC.key(), outputs.trendsTopic);
         base.put(KafkaOptions.EMOTION_ALERTS_TOPIC.key(), outputs.alertsTopic);
+        base.put(OutputTopics.CALL_SUMMARIES_OPTION, outputs.summariesTopic);
 
         PrintWriter err = spec.commandLine().getErr();
         AtomicBoolean stop = new AtomicBoolean();

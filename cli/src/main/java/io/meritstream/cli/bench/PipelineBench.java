@@ -6,6 +6,7 @@ import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.TrendKind;
+import io.meritstream.cli.kafka.OutputTopics;
 import io.meritstream.job.MeritStreamJob;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import io.meritstream.schemas.SingleObjectCodec;
@@ -329,7 +330,8 @@ public final class PipelineBench implements AutoCloseable {
         }
     }
 
-    private record Topics(String input, String dlq, String events, String enhanced, String trends, String alerts) {}
+    private record Topics(
+            String input, String dlq, String events, String enhanced, String trends, String alerts, String summaries) {}
 
     private Topics newTopics() {
         String suffix = (++runs) + "-" + UUID.randomUUID().toString().substring(0, 6);
@@ -339,9 +341,17 @@ public final class PipelineBench implements AutoCloseable {
                 "emotion-events-" + suffix,
                 "enhanced-audio-" + suffix,
                 "emotion-trends-" + suffix,
-                "emotion-alerts-" + suffix);
+                "emotion-alerts-" + suffix,
+                "call-summaries-" + suffix);
         kafka.createTopics(
-                Math.max(2, settings.parallelism()), t.input, t.dlq, t.events, t.enhanced, t.trends, t.alerts);
+                Math.max(2, settings.parallelism()),
+                t.input,
+                t.dlq,
+                t.events,
+                t.enhanced,
+                t.trends,
+                t.alerts,
+                t.summaries);
         return t;
     }
 
@@ -358,6 +368,7 @@ public final class PipelineBench implements AutoCloseable {
         conf.setString("kafka.topic.emotion-events", topics.events);
         conf.setString("kafka.topic.emotion-trends", topics.trends);
         conf.setString("kafka.topic.emotion-alerts", topics.alerts);
+        conf.setString(OutputTopics.CALL_SUMMARIES_OPTION, topics.summaries);
         conf.setString("kafka.group-id", "bench-" + topics.input);
         conf.setString("kafka.starting-offsets", "earliest");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());

@@ -1,5 +1,6 @@
 package io.meritstream.cli.kafka;
 
+import io.meritstream.avro.CallSummary;
 import io.meritstream.avro.DeadLetter;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
@@ -50,6 +51,8 @@ public final class OutputCollector implements AutoCloseable {
 
         default void onAlert(EmotionAlert alert) {}
 
+        default void onSummary(CallSummary summary) {}
+
         default void onDeadLetter(DeadLetter letter) {}
     }
 
@@ -86,7 +89,7 @@ public final class OutputCollector implements AutoCloseable {
         this.topics = Objects.requireNonNull(topics, "topics");
         this.listener = Objects.requireNonNull(listener, "listener");
         if (new HashSet<>(topics.all()).size() != topics.all().size()) {
-            throw new IllegalArgumentException("the output topics must be five different topics: " + topics.all());
+            throw new IllegalArgumentException("the output topics must be six different topics: " + topics.all());
         }
         handlers.put(
                 topics.enhancedAudio(),
@@ -95,6 +98,7 @@ public final class OutputCollector implements AutoCloseable {
         handlers.put(topics.trends(), new Handler<>(EmotionTrend.class, jsonlFiles.get(topics.trends())));
         handlers.put(topics.alerts(), new Handler<>(EmotionAlert.class, jsonlFiles.get(topics.alerts())));
         handlers.put(topics.deadLetters(), new Handler<>(DeadLetter.class, jsonlFiles.get(topics.deadLetters())));
+        handlers.put(topics.summaries(), new Handler<>(CallSummary.class, jsonlFiles.get(topics.summaries())));
         for (String topic : handlers.keySet()) {
             counts.put(topic, 0L);
         }
@@ -256,6 +260,8 @@ public final class OutputCollector implements AutoCloseable {
                 listener.onAlert(alert);
             } else if (value instanceof DeadLetter letter) {
                 listener.onDeadLetter(letter);
+            } else if (value instanceof CallSummary summary) {
+                listener.onSummary(summary);
             }
         }
 
