@@ -1,8 +1,13 @@
 package io.meritstream.cli.report;
 
 import io.meritstream.avro.AlertKind;
+import io.meritstream.avro.AlertMark;
+import io.meritstream.avro.CallSummary;
+import io.meritstream.avro.CallSummaryKind;
+import io.meritstream.avro.ChannelConversation;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
+import io.meritstream.avro.EmotionProbabilities;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
@@ -27,14 +32,30 @@ import java.util.TreeSet;
  * and {@code <call>.<channel>.spectrogram.png} (noisy vs enhanced), and {@code report.html} showing them with a
  * summary: for every scripted negative span, whether an alert started inside it and how long after its start; every
  * alert outside the scripted negative spans, which is a false alert; and from when on each channel was judged against
- * its speaker reference. {@code calls-evaluation.json} holds the same numbers for scripts.
+ * its speaker reference. When the call summaries hold a call's FINAL record, its conversation metrics follow: talk time
+ * and share per channel, silence, overtalk, interruptions, speech level, the longest customer monologue, each channel's
+ * emotion shares and alerts. {@code calls-evaluation.json} holds the detection numbers for scripts.
  */
 public final class ReportGenerator {
     /** Slack after a scripted negative span in which an alert still counts: windows are 3 s and the trend smooths. */
     static final double DETECTION_SLACK_S = 4.0;
 
-    /** The inputs: JSONL files written by collect/demo, the calls' ground truth and noisy audio, the enhanced WAVs. */
-    public record Inputs(Path eventsJsonl, Path trendsJsonl, Path alertsJsonl, Path callsDir, Path enhancedDir) {}
+    /**
+     * The inputs: JSONL files written by collect/demo (the summaries' file may be missing or null: no conversation
+     * metrics), the calls' ground truth and noisy audio, the enhanced WAVs.
+     */
+    public record Inputs(
+            Path eventsJsonl,
+            Path trendsJsonl,
+            Path alertsJsonl,
+            Path summariesJsonl,
+            Path callsDir,
+            Path enhancedDir) {
+        /** Without call summaries. */
+        public Inputs(Path eventsJsonl, Path trendsJsonl, Path alertsJsonl, Path callsDir, Path enhancedDir) {
+            this(eventsJsonl, trendsJsonl, alertsJsonl, null, callsDir, enhancedDir);
+        }
+    }
 
     /** One scripted negative span and the alert that caught it, if any. */
     public record Detection(String sessionId, GroundTruth.Span span, Double alertAtS) {
@@ -60,10 +81,19 @@ public final class ReportGenerator {
         List<EmotionEvent> events = AvroJson.readLines(inputs.eventsJsonl(), EmotionEvent.class);
         List<EmotionTrend> trends = AvroJson.readLines(inputs.trendsJsonl(), EmotionTrend.class);
         List<EmotionAlert> alerts = AvroJson.readLines(inputs.alertsJsonl(), EmotionAlert.class);
+        Map<String, CallSummary> finals = new TreeMap<>();
+        if (inputs.summariesJsonl() != null) {
+            for (CallSummary summary : AvroJson.readLines(inputs.summariesJsonl(), CallSummary.class)) {
+                if (summary.getKind() == CallSummaryKind.FINAL) {
+                    finals.put(summary.getSessionId(), summary);
+                }
+            }
+        }
         TreeSet<String> sessions = new TreeSet<>();
         events.forEach(e -> sessions.add(e.getSessionId()));
         trends.forEach(t -> sessions.add(t.getSessionId()));
         alerts.forEach(a -> sessions.add(a.getSessionId()));
+        sessions.addAll(finals.keySet());
 
         List<Path> images = new ArrayList<>();
         List<Detection> detections = new ArrayList<>();
@@ -130,6 +160,9 @@ public final class ReportGenerator {
 
             body.append("<section><h2>").append(html(title)).append("</h2>\n");
             body.append(summaryTable(session, panels, summaries, detections, falseAlerts, referenceFrom));
+            if (finals.containsKey(session)) {
+                body.append(conversation(finals.get(session)));
+            }
             body.append("<img src=\"")
                     .append(trendPng.getFileName())
                     .append("\" alt=\"emotion trend of ")
@@ -275,6 +308,68 @@ public final class ReportGenerator {
                     .append("</td></tr>\n");
         }
         return t.append("</table>\n").toString();
+    }
+
+    /** The conversation metrics of a call's FINAL summary: a line for the call, a row per channel. */
+    static String conversation(CallSummary s) {
+        StringBuilder t = new StringBuilder();
+        t.append("<h3>Conversation</h3>\n<p class=conversation>")
+                .append(String.format(
+                        Locale.ROOT,
+                        "%.1f s of call: silence %s, overtalk %s, longest customer monologue %.1f s (talk judged by"
+                                + " %s)",
+                        s.getDurationMs() / 1000.0,
+                        percent(s.getSilenceShare()),
+                        percent(s.getOvertalkShare()),
+                        s.getLongestCustomerMonologueMs() / 1000.0,
+                        html(s.getSpeechGate())))
+                .append("</p>\n<table class=conversation data-call=\"")
+                .append(html(s.getSessionId()))
+                .append("\"><tr><th>channel</th><th>talk</th><th>speech level</th><th>interruptions</th>"
+                        + "<th>longest monologue</th><th>dominant</th><th>emotion shares</th><th>peak negativity</th>"
+                        + "<th>alerts</th></tr>\n");
+        for (ChannelConversation c : s.getChannels()) {
+            List<String> marks = new ArrayList<>();
+            for (AlertMark mark : c.getAlerts()) {
+                marks.add(String.format(
+                        Locale.ROOT,
+                        "%s %.1f s (%.2f)",
+                        mark.getKind() == AlertKind.NEGATIVE_SPIKE_START ? "start" : "end",
+                        mark.getTimeMs() / 1000.0,
+                        mark.getScore()));
+            }
+            t.append("<tr><td>")
+                    .append(html(c.getChannel()))
+                    .append("</td><td>")
+                    .append(String.format(
+                            Locale.ROOT, "%.1f s (%s)", c.getTalkMs() / 1000.0, percent(c.getTalkShare())))
+                    .append("</td><td>")
+                    .append(c.getTalkMs() == 0 ? "–" : String.format(Locale.ROOT, "%.1f dBFS", c.getSpeechLevelDbfs()))
+                    .append("</td><td>")
+                    .append(c.getInterruptions())
+                    .append("</td><td>")
+                    .append(String.format(Locale.ROOT, "%.1f s", c.getLongestMonologueMs() / 1000.0))
+                    .append("</td><td>")
+                    .append(c.getDominant().toString().toLowerCase(Locale.ROOT))
+                    .append("</td><td>")
+                    .append(shares(c.getEmotionShare()))
+                    .append("</td><td>")
+                    .append(String.format(
+                            Locale.ROOT, "%.2f at %.1f s", c.getPeakNegativity(), c.getPeakNegativityTimeMs() / 1000.0))
+                    .append("</td><td>")
+                    .append(marks.isEmpty() ? "none" : String.join(", ", marks))
+                    .append("</td></tr>\n");
+        }
+        return t.append("</table>\n").toString();
+    }
+
+    private static String shares(EmotionProbabilities p) {
+        return "angry " + percent(p.getAngry()) + ", sad " + percent(p.getSad()) + ", happy " + percent(p.getHappy())
+                + ", neutral " + percent(p.getNeutral());
+    }
+
+    private static String percent(double share) {
+        return String.format(Locale.ROOT, "%.0f %%", 100 * share);
     }
 
     private static String falseAlertCell(String session, String channel, List<FalseAlert> falseAlerts) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meritstream.avro.AlertEvidence;
 import io.meritstream.avro.AlertKind;
+import io.meritstream.avro.CallSummaryKind;
 import io.meritstream.avro.Emotion;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
@@ -13,6 +14,7 @@ import io.meritstream.avro.EmotionProbabilities;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
+import io.meritstream.cli.TestRecords;
 import io.meritstream.cli.audio.WavAudio;
 import io.meritstream.cli.kafka.AvroJson;
 import io.meritstream.cli.kafka.EnhancedAudioAssembler;
@@ -123,6 +125,51 @@ class ReportGeneratorTest {
                 .contains("src=\"call-x.trend.png\"")
                 .contains("src=\"call-x.customer.enhanced.wav\"")
                 .contains("src=\"../calls/call-x.customer.wav\"");
+    }
+
+    @Test
+    void theFinalCallSummaryAddsTheConversationMetricsAndWithoutOneTheReportHasNone() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        List<EmotionTrend> trends = new ArrayList<>();
+        for (int w = 0; w < 5; w++) {
+            trends.add(trend("customer", w, probs(0.2f), TrendKind.UPDATE));
+        }
+        writeJsonl(out.resolve("trends.jsonl"), trends);
+        writeJsonl(
+                out.resolve("summaries.jsonl"),
+                List.of(
+                        TestRecords.summary("call-x", CallSummaryKind.PROGRESS, 5_000),
+                        TestRecords.summary("call-x", CallSummaryKind.FINAL, 40_000)));
+        ReportGenerator.Inputs inputs = new ReportGenerator.Inputs(
+                out.resolve("events.jsonl"),
+                out.resolve("trends.jsonl"),
+                out.resolve("alerts.jsonl"),
+                out.resolve("summaries.jsonl"),
+                dir.resolve("no-calls"),
+                out);
+
+        String html = Files.readString(new ReportGenerator(inputs).write(out).html());
+
+        assertThat(html)
+                .contains("<h3>Conversation</h3>")
+                .contains("40.0 s of call: silence 15 %, overtalk 5 %, longest customer monologue 7.9 s")
+                .contains("<table class=conversation data-call=\"call-x\">")
+                .contains("<td>agent</td><td>16.0 s (40 %)</td><td>-23.5 dBFS</td><td>1</td><td>4.3 s</td>"
+                        + "<td>happy</td><td>angry 0 %, sad 10 %, happy 60 %, neutral 30 %</td>"
+                        + "<td>0.12 at 3.0 s</td><td>none</td>")
+                .contains("<td>customer</td><td>20.0 s (50 %)</td><td>-19.3 dBFS</td><td>2</td><td>7.9 s</td>"
+                        + "<td>angry</td><td>angry 50 %, sad 10 %, happy 0 %, neutral 40 %</td>"
+                        + "<td>0.63 at 17.0 s</td><td>start 17.0 s (0.63)</td>");
+
+        Files.delete(out.resolve("summaries.jsonl"));
+        String without = Files.readString(new ReportGenerator(inputs).write(out).html());
+        assertThat(without).doesNotContain("Conversation").contains("call-x");
+        // Only progress so far: no conversation metrics either.
+        writeJsonl(
+                out.resolve("summaries.jsonl"),
+                List.of(TestRecords.summary("call-x", CallSummaryKind.PROGRESS, 5_000)));
+        assertThat(Files.readString(new ReportGenerator(inputs).write(out).html()))
+                .doesNotContain("Conversation");
     }
 
     @Test
