@@ -2,12 +2,17 @@ package io.meritstream.analytics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meritstream.avro.CallSummary;
+import io.meritstream.avro.CallSummaryKind;
+import io.meritstream.avro.ChannelConversation;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.avro.TrendKind;
 import io.meritstream.avro.WindowFlag;
+import io.meritstream.conversation.ConversationConfig;
+import io.meritstream.conversation.ConversationStage;
 import io.meritstream.inference.WindowResult;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -71,9 +76,15 @@ class AnalyticsStageITCase {
         conf.set(PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
+        // The rule-based speech gate, which calls the synthetic voiced signal speech.
+        Configuration options = new Configuration();
+        options.set(AnalyticsOptions.VAD_KIND, "energy");
         AnalyticsStage.Outputs out = AnalyticsStage.apply(
                 env.fromData(TypeInformation.of(WindowResult.class), results.toArray(new WindowResult[0])),
-                AnalyticsConfig.defaults());
+                AnalyticsConfig.fromConfiguration(options));
+        CloseableIterator<CallSummary> summaries = ConversationStage.apply(
+                        out.channelActivity(), ConversationConfig.defaults())
+                .collectAsync();
         CloseableIterator<EmotionEvent> events = out.emotionEvents().collectAsync();
         CloseableIterator<EnhancedAudioChunk> audio = out.enhancedAudio().collectAsync();
         CloseableIterator<EmotionTrend> trends = out.emotionTrends().collectAsync();
@@ -84,6 +95,7 @@ class AnalyticsStageITCase {
         List<EnhancedAudioChunk> chunkList = drain(audio);
         List<EmotionTrend> trendList = drain(trends);
         List<EmotionAlert> alertList = drain(alerts);
+        List<CallSummary> summaryList = drain(summaries);
         job.getJobExecutionResult().get();
 
         assertThat(eventList).hasSize(2 * windows);
@@ -108,6 +120,21 @@ class AnalyticsStageITCase {
         assertThat(trendList).hasSize(2 * (windows + 1));
         assertThat(alertList).isNotEmpty().allSatisfy(a -> assertThat(a.getChannel())
                 .isEqualTo("customer"));
+        // Both channels reach the conversation stage, keyed by session: one FINAL summary over the whole 11.5 s, the
+        // customer's alerts in it. The voiced signal never pauses, so both talk all the time.
+        CallSummary last = summaryList.get(summaryList.size() - 1);
+        assertThat(summaryList)
+                .filteredOn(s -> s.getKind() == CallSummaryKind.FINAL)
+                .containsExactly(last);
+        assertThat(last.getDurationMs()).isEqualTo(11_500);
+        assertThat(last.getChannels())
+                .extracting(ChannelConversation::getChannel)
+                .containsExactlyInAnyOrder("agent", "customer");
+        assertThat(last.getOvertalkMs()).isEqualTo(11_500);
+        assertThat(last.getChannels())
+                .filteredOn(c -> c.getChannel().equals("customer"))
+                .singleElement()
+                .satisfies(c -> assertThat(c.getAlerts()).hasSameSizeAs(alertList));
     }
 
     private static List<Long> range(long n) {
