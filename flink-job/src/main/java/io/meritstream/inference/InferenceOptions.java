@@ -1,5 +1,6 @@
 package io.meritstream.inference;
 
+import io.meritstream.session.WindowingConfig;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
@@ -120,7 +121,18 @@ public final class InferenceOptions {
                     + " ms) must be less than '" + ASYNC_TIMEOUT_MS.key() + "' (" + asyncTimeout
                     + " ms), or windows would time out before a slow call is aborted and retried");
         }
-        ModelSpec model = new ModelSpec(path.isEmpty() ? null : path, device, conf.get(DEVICE_FALLBACK), intra, inter);
+        // On a GPU every call gets one of a few fixed shapes, warmed up at load (FixedShapeModel): the batch sizes up
+        // to
+        // batch.max and the job's window length.
+        int windowSamples = WindowingConfig.fromConfiguration(conf).windowSamples();
+        ModelSpec model = new ModelSpec(
+                path.isEmpty() ? null : path,
+                device,
+                conf.get(DEVICE_FALLBACK),
+                intra,
+                inter,
+                device.isCuda() ? batchMax : 0,
+                device.isCuda() ? windowSamples : 0);
         int failAfter = conf.get(FAIL_AFTER_FAILED_BATCHES);
         requireAtLeast(FAIL_AFTER_FAILED_BATCHES, failAfter, 0, " (0 = never)");
         return new InferenceSettings(model, batchMax, batchTimeout, callTimeout, capacity, asyncTimeout, failAfter);

@@ -12,10 +12,25 @@ import java.io.Serializable;
  * @param deviceFallback whether a CUDA request may fall back to the CPU when CUDA is missing
  * @param intraOpThreads ONNX Runtime threads inside one operator (0 = ONNX Runtime's default: one per core)
  * @param interOpThreads ONNX Runtime threads across independent operators (0 = ONNX Runtime's default)
+ * @param fixedBatchMax on CUDA, the largest batch ({@code inference.batch.max}): calls are padded to a few fixed
+ *     batch sizes up to it, each warmed up at load ({@link FixedShapeModel}); 0 = shapes as they come
+ * @param fixedSamples on CUDA, the window length every call is padded to; 0 with {@code fixedBatchMax} 0
  */
 public record ModelSpec(
-        String modelPath, InferenceDevice device, boolean deviceFallback, int intraOpThreads, int interOpThreads)
+        String modelPath,
+        InferenceDevice device,
+        boolean deviceFallback,
+        int intraOpThreads,
+        int interOpThreads,
+        int fixedBatchMax,
+        int fixedSamples)
         implements Serializable {
+
+    /** A spec without fixed shapes: tools and tests that run the model on the CPU. */
+    public ModelSpec(
+            String modelPath, InferenceDevice device, boolean deviceFallback, int intraOpThreads, int interOpThreads) {
+        this(modelPath, device, deviceFallback, intraOpThreads, interOpThreads, 0, 0);
+    }
 
     public ModelSpec {
         if (device == null) {
@@ -25,6 +40,15 @@ public record ModelSpec(
             throw new IllegalArgumentException("thread counts must be >= 0 (0 = ONNX Runtime's default), got intra-op "
                     + intraOpThreads + ", inter-op " + interOpThreads);
         }
+        if (fixedBatchMax < 0 || fixedSamples < 0 || (fixedBatchMax == 0) != (fixedSamples == 0)) {
+            throw new IllegalArgumentException("fixed shapes need both a batch size and a window length (or neither),"
+                    + " got batch " + fixedBatchMax + ", samples " + fixedSamples);
+        }
+    }
+
+    /** Whether calls on CUDA are padded to fixed shapes. */
+    public boolean fixedShapes() {
+        return fixedBatchMax > 0;
     }
 
     public boolean usesDefaultModel() {

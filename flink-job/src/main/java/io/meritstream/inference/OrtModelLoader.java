@@ -109,31 +109,55 @@ public final class OrtModelLoader implements ModelLoader {
             if (spec.interOpThreads() > 0) {
                 options.setInterOpNumThreads(spec.interOpThreads());
             }
-            if (device.isCuda()) {
-                try {
-                    options.addCUDA(device.cudaDevice());
-                } catch (OrtException e) {
-                    // The provider is compiled in but cannot start: no driver, no such device, missing CUDA/cuDNN.
-                    String why = "CUDA device " + device.cudaDevice() + " (option '" + InferenceOptions.DEVICE.key()
-                            + "' = " + spec.device() + ") could not be started: " + e.getMessage()
-                            + " (the TaskManager needs an NVIDIA driver and GPU and the CUDA 12 and cuDNN 9 libraries"
-                            + " on its library path; ONNX Runtime's log names the library it could not load)";
-                    if (!spec.deviceFallback()) {
-                        throw new IllegalStateException(
-                                why + ". Set '" + InferenceOptions.DEVICE_FALLBACK.key()
-                                        + ": true' to run on the CPU instead.",
-                                e);
-                    }
-                    LOG.warn(
-                            "{}; running on the CPU because '{}' is true.",
-                            why,
-                            InferenceOptions.DEVICE_FALLBACK.key());
-                    return open(onnx, spec, InferenceDevice.CPU);
-                }
+            if (!device.isCuda()) {
+                return new MeritWindowModel(MeritModel.load(onnx, MeritModel.Expectations.DEFAULT, options), device);
             }
-            MeritModel model = MeritModel.load(onnx, MeritModel.Expectations.DEFAULT, options);
-            return new MeritWindowModel(model, device);
+            WindowModel model;
+            try {
+                options.addCUDA(device.cudaDevice());
+                // A node the CUDA provider cannot run would otherwise run on the CPU without a word, copying its
+                // tensors across PCIe on every call: an error here, so that the fallback option decides.
+                options.addConfigEntry("session.disable_cpu_ep_fallback", "1");
+                model = new MeritWindowModel(MeritModel.load(onnx, MeritModel.Expectations.DEFAULT, options), device);
+            } catch (OrtException e) {
+                // The provider is compiled in but cannot start (no driver, no such device, missing CUDA/cuDNN), or the
+                // session cannot be created on it (a node without a CUDA kernel, out of GPU memory).
+                return cudaFailed(onnx, spec, device, e.getMessage(), e);
+            }
+            if (!spec.fixedShapes()) {
+                return model;
+            }
+            FixedShapeModel fixed = new FixedShapeModel(model, spec.fixedBatchMax(), spec.fixedSamples());
+            long start = System.nanoTime();
+            try {
+                fixed.warmUp();
+            } catch (Exception e) {
+                try {
+                    model.close();
+                } catch (Exception closing) {
+                    e.addSuppressed(closing);
+                }
+                return cudaFailed(onnx, spec, device, "warm-up failed: " + e.getMessage(), e);
+            }
+            LOG.info("Warmed up {} in {} ms", fixed, (System.nanoTime() - start) / 1_000_000);
+            return fixed;
         }
+    }
+
+    /** CUDA could not run the model: fail naming the options, or run on the CPU when the fallback option allows. */
+    private WindowModel cudaFailed(Path onnx, ModelSpec spec, InferenceDevice device, String message, Exception cause)
+            throws IOException, OrtException {
+        String why = "CUDA device " + device.cudaDevice() + " (option '" + InferenceOptions.DEVICE.key() + "' = "
+                + spec.device() + ") could not run the model: " + message
+                + " (the TaskManager needs an NVIDIA driver and GPU and the CUDA 12 and cuDNN 9 libraries on its"
+                + " library path; ONNX Runtime's log names the library it could not load)";
+        if (!spec.deviceFallback()) {
+            throw new IllegalStateException(
+                    why + ". Set '" + InferenceOptions.DEVICE_FALLBACK.key() + ": true' to run on the CPU instead.",
+                    cause);
+        }
+        LOG.warn("{}; running on the CPU because '{}' is true.", why, InferenceOptions.DEVICE_FALLBACK.key());
+        return open(onnx, spec, InferenceDevice.CPU);
     }
 
     /**

@@ -39,6 +39,9 @@ class InferenceOptionsTest {
         assertThat(s.model().deviceFallback()).isTrue();
         assertThat(s.model().intraOpThreads()).isEqualTo(2);
         assertThat(s.model().interOpThreads()).isEqualTo(1);
+        // On CUDA the calls get fixed shapes: batch sizes up to batch.max, the job's 3 s windows.
+        assertThat(s.model().fixedBatchMax()).isEqualTo(16);
+        assertThat(s.model().fixedSamples()).isEqualTo(48_000);
         assertThat(s)
                 .extracting("batchMax", "batchTimeoutMs", "callTimeoutMs", "asyncCapacity", "asyncTimeoutMs")
                 .containsExactly(16, 5L, 400L, 16, 1000L);
@@ -52,6 +55,12 @@ class InferenceOptionsTest {
         InferenceSettings s = InferenceOptions.settings(conf);
         assertThat(s.model().device()).isEqualTo(InferenceDevice.cuda(0));
         assertThat(s.batchMax()).isEqualTo(4);
+    }
+
+    @Test
+    void onTheCpuCallsKeepTheirShapes() {
+        assertThat(InferenceOptions.settings(new Configuration()).model().fixedShapes())
+                .isFalse();
     }
 
     private static void assertRejected(Configuration conf, String message) {

@@ -102,7 +102,7 @@ class OrtModelLoaderTest {
         OrtModelLoader claimsCuda = new OrtModelLoader(() -> Set.of("CPUExecutionProvider", "CUDAExecutionProvider"));
         assertThatThrownBy(() -> claimsCuda.load(spec(FIXTURE.toString(), InferenceDevice.cuda(0), false)))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageStartingWith("CUDA device 0 (option 'inference.device' = cuda:0) could not be started: ")
+                .hasMessageStartingWith("CUDA device 0 (option 'inference.device' = cuda:0) could not run the model: ")
                 .hasMessageEndingWith("Set 'inference.device-fallback: true' to run on the CPU instead.");
         try (WindowModel model = claimsCuda.load(spec(FIXTURE.toString(), InferenceDevice.cuda(0), true))) {
             assertThat(((MeritWindowModel) model).device()).isEqualTo(InferenceDevice.CPU);
