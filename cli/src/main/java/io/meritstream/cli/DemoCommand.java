@@ -11,6 +11,9 @@ import io.meritstream.cli.kafka.OutputTopics;
 import io.meritstream.cli.kafka.Replayer;
 import io.meritstream.cli.report.GroundTruth;
 import io.meritstream.cli.report.ReportGenerator;
+import io.meritstream.cli.watch.SupervisorFeed;
+import io.meritstream.cli.watch.SupervisorServer;
+import io.meritstream.cli.watch.SupervisorState;
 import io.meritstream.job.KafkaOptions;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
 import java.io.PrintWriter;
@@ -40,12 +43,14 @@ import picocli.CommandLine.Spec;
             "The whole system in one process: starts a Kafka broker and a Flink MiniCluster running the real job with"
                     + " the default model, replays the shipped sample calls (data/calls) into Kafka at --speed, and"
                     + " shows a live view per call and channel: emotion probabilities, a negativity sparkline, alerts"
-                    + " as they fire, throughput and latency.",
+                    + " as they fire, throughput and latency. The supervisor page (see merit watch) shows the same in"
+                    + " the browser, at the address printed at the start (--page-port), for as long as the demo runs.",
             "",
-            "Writes to --out: <call>.<channel>.enhanced.wav, events.jsonl, trends.jsonl, alerts.jsonl, dlq.jsonl"
-                    + " (Avro JSON, one record per line), report.html with <call>.trend.png (emotion trend with alerts"
-                    + " and the scripted ground truth) and <call>.<channel>.spectrogram.png (noisy vs enhanced), and"
-                    + " merit.log.",
+            "Writes to --out: <call>.<channel>.enhanced.wav, events.jsonl, trends.jsonl, alerts.jsonl,"
+                    + " summaries.jsonl, dlq.jsonl (Avro JSON, one record per line), report.html with <call>.trend.png"
+                    + " (emotion trend with alerts and the scripted ground truth), <call>.<channel>.spectrogram.png"
+                    + " (noisy vs enhanced) and each call's conversation metrics (when the job wrote call summaries),"
+                    + " and merit.log.",
             "",
             "When stdout is not a terminal the demo prints plain lines and exits when the calls are processed, as"
                     + " with --once. Ctrl-C stops it cleanly at any time (job, cluster and broker are shut down).",
@@ -94,6 +99,12 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                     + " ${DEFAULT-VALUE}).")
     double timeoutSeconds;
 
+    @Option(
+            names = "--page-port",
+            defaultValue = "8088",
+            description = "Port of the supervisor page on 127.0.0.1; 0 = any free port (default: ${DEFAULT-VALUE}).")
+    int pagePort;
+
     @Mixin
     JobOptions job;
 
@@ -136,6 +147,9 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
             view.expect(stream.sessionId(), stream.channel(), title);
         }
 
+        // The page first: a taken port fails before anything else starts.
+        SupervisorState pageState = new SupervisorState();
+        SupervisorServer page = WatchCommand.startPage("127.0.0.1", pagePort, "--page-port", pageState);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicBoolean interrupted = new AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -146,6 +160,7 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
             main.interrupt();
         });
         OutputTopics topics = OutputTopics.DEFAULTS;
+        SupervisorFeed feed = null;
         EmbeddedKafkaBroker broker = null;
         RunningJob running = null;
         OutputCollector collector = null;
@@ -153,6 +168,7 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
         Thread replayThread = null;
         boolean finished = false;
         try {
+            screen.println("supervisor page: " + page.url());
             screen.println("merit demo: starting Kafka and Flink (logs: " + logFile() + ") ...");
             screen.flush();
             broker = EmbeddedKafkaBroker.builder()
@@ -162,23 +178,37 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
             broker.createTopics(topics.all().toArray(String[]::new));
             running = JobOptions.launcher()
                     .start(job.configuration(Map.of(
-                            KafkaOptions.BOOTSTRAP_SERVERS.key(), broker.bootstrapServers(),
-                            KafkaOptions.INPUT_TOPIC.key(), INPUT_TOPIC,
-                            KafkaOptions.DLQ_TOPIC.key(), topics.deadLetters(),
-                            KafkaOptions.ENHANCED_AUDIO_TOPIC.key(), topics.enhancedAudio(),
-                            KafkaOptions.EMOTION_EVENTS_TOPIC.key(), topics.events(),
-                            KafkaOptions.EMOTION_TRENDS_TOPIC.key(), topics.trends(),
-                            KafkaOptions.EMOTION_ALERTS_TOPIC.key(), topics.alerts(),
-                            KafkaOptions.GROUP_ID.key(), "merit-demo",
-                            KafkaOptions.STARTING_OFFSETS.key(), "earliest")));
+                            KafkaOptions.BOOTSTRAP_SERVERS.key(),
+                            broker.bootstrapServers(),
+                            KafkaOptions.INPUT_TOPIC.key(),
+                            INPUT_TOPIC,
+                            KafkaOptions.DLQ_TOPIC.key(),
+                            topics.deadLetters(),
+                            KafkaOptions.ENHANCED_AUDIO_TOPIC.key(),
+                            topics.enhancedAudio(),
+                            KafkaOptions.EMOTION_EVENTS_TOPIC.key(),
+                            topics.events(),
+                            KafkaOptions.EMOTION_TRENDS_TOPIC.key(),
+                            topics.trends(),
+                            KafkaOptions.EMOTION_ALERTS_TOPIC.key(),
+                            topics.alerts(),
+                            OutputTopics.CALL_SUMMARIES_OPTION,
+                            topics.summaries(),
+                            KafkaOptions.GROUP_ID.key(),
+                            "merit-demo",
+                            KafkaOptions.STARTING_OFFSETS.key(),
+                            "earliest")));
             String ui = running.webUi().map(u -> "   Flink UI " + u).orElse("");
             view.header(String.format(
                     Locale.ROOT,
-                    "merit demo: %d calls at %s%s   Kafka %s",
+                    "merit demo: %d calls at %s%s   Kafka %s   supervisor page %s",
                     streams.stream().map(StreamFramer::sessionId).distinct().count(),
                     speed == 0 ? "full speed" : speed + "x real time",
                     ui,
-                    broker.bootstrapServers()));
+                    broker.bootstrapServers(),
+                    page.url()));
+            // The page reads the outputs from the start of this run, like the collector.
+            feed = SupervisorFeed.start(broker.clientProperties(), topics, SupervisorFeed.From.everything(), pageState);
             collector = new OutputCollector(
                     broker.clientProperties(),
                     topics,
@@ -186,6 +216,7 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                             topics.events(), out.resolve("events.jsonl"),
                             topics.trends(), out.resolve("trends.jsonl"),
                             topics.alerts(), out.resolve("alerts.jsonl"),
+                            topics.summaries(), out.resolve("summaries.jsonl"),
                             topics.deadLetters(), out.resolve("dlq.jsonl")),
                     true,
                     view);
@@ -281,8 +312,8 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                 }
                 if (finished && !exitWhenDone && !interrupted.get()) {
                     screen.println();
-                    screen.println(
-                            "The job and Kafka (" + broker.bootstrapServers() + ") keep running; Ctrl-C to exit.");
+                    screen.println("The job, Kafka (" + broker.bootstrapServers() + ") and the supervisor page ("
+                            + page.url() + ") keep running; Ctrl-C to exit.");
                     screen.flush();
                     while (!interrupted.get()) {
                         sleep(500);
@@ -292,6 +323,10 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                 screen.println("merit demo: shutting down ...");
                 screen.flush();
                 try {
+                    if (feed != null) {
+                        feed.close();
+                    }
+                    page.close();
                     if (running != null) {
                         running.close();
                     }
@@ -317,6 +352,7 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                         out.resolve("events.jsonl"),
                         out.resolve("trends.jsonl"),
                         out.resolve("alerts.jsonl"),
+                        out.resolve("summaries.jsonl"),
                         callsDir,
                         out))
                 .write(out);
@@ -332,10 +368,11 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
                             : " (incomplete: missing " + w.missingSeqs().size() + " chunks or the end)");
         }
         screen.printf(
-                "  events.jsonl %d, trends.jsonl %d, alerts.jsonl %d, dlq.jsonl %d records%n",
+                "  events.jsonl %d, trends.jsonl %d, alerts.jsonl %d, summaries.jsonl %d, dlq.jsonl %d records%n",
                 collector.counts().getOrDefault(collector.topics().events(), 0L),
                 collector.counts().getOrDefault(collector.topics().trends(), 0L),
                 collector.counts().getOrDefault(collector.topics().alerts(), 0L),
+                collector.counts().getOrDefault(collector.topics().summaries(), 0L),
                 collector.counts().getOrDefault(collector.topics().deadLetters(), 0L));
         screen.printf(
                 "  %s and %d charts%n",

@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
             RunCommand.class,
             ReplayCommand.class,
             CollectCommand.class,
+            WatchCommand.class,
             EvaluateCommand.class,
             BenchCommand.class,
             TuneAlertsCommand.class,
@@ -36,7 +37,7 @@ public final class MeritCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing subcommand: demo, run, replay or collect");
+        throw new ParameterException(spec.commandLine(), "Missing subcommand: demo, run, replay, collect or watch");
     }
 
     public static void main(String[] args) {
