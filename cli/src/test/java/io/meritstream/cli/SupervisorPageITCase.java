@@ -40,23 +40,27 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The supervisor page in a real browser (Debian's headless Chromium, driven by its chromedriver) during a demo-like
- * run: an embedded Kafka, the real job with the shipped model on a MiniCluster, call-01 replayed at twice real time
- * through {@code merit replay}, and the page served from the same {@link SupervisorState}, {@link SupervisorFeed} and
- * {@link SupervisorServer} that {@code demo} and {@code watch} use. The page is opened before the call starts, so
- * everything reaches it live; it must show the call with both channels while the call runs, the customer's alert, and
- * the call's summary when it ends; a page opened afterwards must show the same from the server's snapshot.
+ * run: an embedded Kafka, the real job with the shipped model on a MiniCluster, the three shipped calls replayed at
+ * twice real time through {@code merit replay}, and the page served from the same {@link SupervisorState}, {@link
+ * SupervisorFeed} and {@link SupervisorServer} that {@code demo} and {@code watch} use. The page is opened before the
+ * calls start, so everything reaches it live; it must show call-01 with both channels while it runs, the customer's
+ * alert as it fires, and the call's summary when it ends; a page opened afterwards must show the same from the
+ * server's snapshot.
  */
 class SupervisorPageITCase {
     private static final Path CALLS = Path.of("../data/calls");
     private static final Path SCREENSHOT = Path.of("target/supervisor-page.png");
     private static final Path SCREENSHOT_END = Path.of("target/supervisor-page-finished.png");
+    private static final List<String> CALL_IDS = List.of("call-01", "call-02", "call-03");
 
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void aSupervisorSeesTheCallItsEmotionsAndItsAlertAsTheyHappen(@TempDir Path dir) throws Exception {
         Path calls = Files.createDirectories(dir.resolve("calls"));
-        for (String file : List.of("call-01.agent.wav", "call-01.customer.wav", "call-01.json")) {
-            Files.copy(CALLS.resolve(file), calls.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+        for (String call : CALL_IDS) {
+            for (String file : List.of(call + ".agent.wav", call + ".customer.wav", call + ".json")) {
+                Files.copy(CALLS.resolve(file), calls.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            }
         }
         OutputTopics topics = OutputTopics.DEFAULTS;
         SupervisorState state = new SupervisorState();
@@ -95,8 +99,6 @@ class SupervisorPageITCase {
                                     "return [...document.querySelectorAll(\"#live-calls [data-call='call-01']"
                                             + " tr.channel\")].map(e => e.dataset.channel).sort()"))
                             .isEqualTo(List.of("agent", "customer"));
-                    assertThat(js(browser, "return document.getElementById('live-count').textContent"))
-                            .isEqualTo("1");
 
                     // The customer's anger raises an alert, shown as it fires.
                     String alert =
@@ -122,12 +124,13 @@ class SupervisorPageITCase {
                     }
                     screenshot(browser, SCREENSHOT);
 
-                    // The call ends: its summary replaces the live card.
+                    // The calls end: their summaries replace the live cards.
                     By finished = By.cssSelector("#finished-calls .call.finished[data-call='call-01']");
                     wait.until(ExpectedConditions.presenceOfElementLocated(finished));
+                    wait.until(ExpectedConditions.textToBe(By.id("finished-count"), "3"));
                     replay.join(60_000);
                     assertThat(replayed.get()).as("merit replay's exit code").isZero();
-                    assertThat(browser.findElements(By.cssSelector("#live-calls [data-call='call-01']")))
+                    assertThat(browser.findElements(By.cssSelector("#live-calls .call")))
                             .isEmpty();
                     checkFinished(browser, state);
                     screenshot(browser, SCREENSHOT_END);
@@ -139,7 +142,12 @@ class SupervisorPageITCase {
                     checkFinished(browser, state);
                     assertThat(browser.findElements(By.cssSelector(alert))).hasSize(1);
                     assertThat(browser.findElement(By.id("finished-count")).getText())
-                            .isEqualTo("1");
+                            .isEqualTo("3");
+                    assertThat(js(
+                                    browser,
+                                    "return [...document.querySelectorAll('#finished-calls .call')]"
+                                            + ".map(e => e.dataset.call).sort()"))
+                            .isEqualTo(CALL_IDS);
                     assertThat(browser.findElement(By.id("live-count")).getText())
                             .isEqualTo("0");
                 } finally {
