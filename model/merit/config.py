@@ -222,6 +222,24 @@ def tiny_config(kind: str = "sparse_merit", **moe_overrides: Any) -> ModelConfig
     return cfg
 
 
+# The paper's expert width (3 shared experts, 25 x 1024 = 25,600 inputs each, 1024 outputs).
+PAPER_EXPERT_HIDDEN = 4096
+
+
+def paper_config(kind: str = "sparse_merit", backbone: str = "wavlm_large", checkpoint_path: Optional[str] = None,
+                 **moe_overrides: Any) -> ModelConfig:
+    """The paper's sizes: a published Large SSL backbone (24 layers of 1024: 25 hidden states), 3 shared experts of
+    width 4096 (top-1 gates unless overridden, e.g. gate_mode="dense", dispatch="dense" for the dense MoE), and its
+    optimiser record (AdamW 5e-5, backbone 0.5x; 20 epochs, 5 of them with the backbone frozen). The heads keep this
+    package's sizes. The backbone's weights come from `checkpoint_path` (a local file; nothing is downloaded)."""
+    _check_choice("backbone.kind", backbone, BACKBONE_KINDS[1:])
+    moe = dict(expert_hidden=PAPER_EXPERT_HIDDEN, **moe_overrides)
+    return ModelConfig(name=f"{kind}_{backbone}", kind=kind,
+                       backbone=BackboneConfig(kind=backbone, checkpoint_path=checkpoint_path),
+                       moe=MoEConfig(**moe),
+                       training=TrainingConfig(lr=5e-5, backbone_lr_scale=0.5, stage1_epochs=5, stage2_epochs=15))
+
+
 def named_config(name: str) -> AnyModelConfig:
     """Configs the export CLI knows by name (`--config NAME`)."""
     if name in ("tiny", "sparse_merit_tiny"):

@@ -28,7 +28,9 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
+from merit import device as devices
 from merit.config import EMOTION_CLASSES, CascadeConfig, config_to_dict
+from merit.device import Runtime, to_cpu, to_float
 from merit.export import uses_speaker_reference
 from merit.factory import load_checkpoint
 from merit.heads import ReferenceInputs
@@ -43,17 +45,35 @@ BOOTSTRAP = 2000
 # ------------------------------------------------------------------------------------------------------ one model
 
 
+class GroupAudio(torch.utils.data.Dataset):
+    """Item k: the noisy and clean audio of group k (lists of float32 arrays), read in a data worker."""
+
+    def __init__(self, groups: List[List[Dict]]):
+        self.groups = groups
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, k: int):
+        return ([read_audio(r["noisy_path"]) for r in self.groups[k]],
+                [read_audio(r["clean_path"]) for r in self.groups[k]])
+
+
 @torch.no_grad()
 def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int] = None,
                         name: Optional[str] = None, reference_size: int = 0,
-                        reference_emotion: Optional[str] = None, reference_seed: int = 0) -> Dict:
+                        reference_emotion: Optional[str] = None, reference_seed: int = 0,
+                        runtime: Optional[Runtime] = None) -> Dict:
     """One model on one manifest. A model with the speaker-reference inputs gets each item's own prosody and, with
     `reference_size` > 0, a reference of that many other items of the same speaker (`reference_emotion`: only those
-    of that emotion, the skewed check); without, weight 0 (judged alone)."""
+    of that emotion, the skewed check); without, weight 0 (judged alone). `runtime`: the device, --amp and the data
+    workers that read the audio (default: CPU, float32, this process); metrics are computed in float32 on the CPU."""
+    rt = runtime or Runtime.create()
     model, cfg, data, _ = load_checkpoint(ckpt)
+    model = rt.prepare(model)
     if name:
         cfg.name = name  # e.g. a stage-1 snapshot reported beside the final model
-    blob = torch.load(ckpt, map_location="cpu")
+    blob = devices.load(ckpt)
     recs = read_manifest(manifest)[:limit] if limit else read_manifest(manifest)
     num_experts = None if isinstance(cfg, CascadeConfig) or cfg.kind != "sparse_merit" else cfg.moe.num_experts
     items = []
@@ -66,16 +86,17 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
     if uses_speaker_reference(cfg):
         references = manifest_references(recs, reference_size, reference_seed, reference_emotion)
         position = {id(r): k for k, r in enumerate(recs)}
-    for group in _same_length_groups(recs):
+    groups = _same_length_groups(recs)
+    for group, (noisys, cleans) in zip(groups, rt.loader(GroupAudio(groups), seed=0)):
         # The test mixtures of one utterance share its length: one batched forward without any padding.
-        noisys = [read_audio(r["noisy_path"]) for r in group]
-        cleans = [read_audio(r["clean_path"]) for r in group]
-        if references is not None:
-            rows = [position[id(r)] for r in group]
-            out = model(torch.from_numpy(np.stack(noisys)),
-                        ReferenceInputs(*[torch.from_numpy(t[rows]) for t in references]))
-        else:
-            out = model(torch.from_numpy(np.stack(noisys)))
+        x = rt.to_device(torch.from_numpy(np.stack(noisys)))
+        with rt.autocast():
+            if references is not None:
+                rows = [position[id(r)] for r in group]
+                out = model(x, rt.to_device(ReferenceInputs(*[torch.from_numpy(t[rows]) for t in references])))
+            else:
+                out = model(x)
+        out = to_cpu(to_float(out))
         for b, r in enumerate(group):
             noisy, clean = noisys[b], cleans[b]
             item = {"utt": r.get("utt", os.path.basename(r["noisy"])), "noisy": r["noisy"],
@@ -122,7 +143,8 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
             "config": config_to_dict(cfg), "data": data, "summary": summary, "items": items,
             "training": _compact_history(history), "seconds": round(time.time() - t0, 1),
             "speaker_reference": {"size": reference_size, "emotion": reference_emotion, "seed": reference_seed}
-            if references is not None else None}
+            if references is not None else None,
+            "runtime": {"device": str(rt.device), "amp": rt.amp}}
 
 
 def _same_length_groups(recs: List[Dict]) -> List[List[Dict]]:
@@ -802,14 +824,19 @@ def main(argv=None) -> int:
                     "this manifest before exporting (the argmax, so every F1, is unchanged)")
     ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
+    devices.add_arguments(ap, "with --checkpoint: worker processes reading the test audio (0: this process)")
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("MERIT_THREADS", str(os.cpu_count() or 1))))
+    try:
+        rt = Runtime.create(a.device, a.amp, a.workers)
+    except ValueError as e:
+        ap.error(str(e))
     if a.checkpoint:
         if not a.manifest:
             ap.error("--checkpoint needs --manifest")
         res = evaluate_checkpoint(a.checkpoint, a.manifest, log=lambda s: print(s, flush=True), limit=a.limit,
                                   name=a.name, reference_size=a.speaker_reference,
-                                  reference_emotion=a.reference_emotion)
+                                  reference_emotion=a.reference_emotion, runtime=rt)
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out + ".tmp", "w") as f:
             json.dump(res, f)

@@ -33,9 +33,9 @@ def save_checkpoint(path: str, model: nn.Module, cfg: AnyModelConfig, data: Any 
 
 def load_checkpoint(path: str):
     """-> (model in eval mode, config, data, metrics). Strict: every weight must match the saved config's model."""
-    import torch
+    from merit.device import load
 
-    blob = torch.load(path, map_location="cpu")
+    blob = load(path)  # onto the CPU, whichever device wrote it
     missing = {"config", "state_dict"} - set(blob)
     if missing:
         raise ValueError(f"{path} is not a merit checkpoint: missing {sorted(missing)}")

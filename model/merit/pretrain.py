@@ -37,8 +37,10 @@ import torch.nn.functional as F
 import torchaudio
 from torch import Tensor, nn
 
+from merit import device as devices
 from merit.backbones.tiny import TinyBackbone
 from merit.config import BackboneConfig
+from merit.device import Runtime, to_float
 from merit.exact_gradients import exact_conv_gradients
 
 SAMPLE_RATE = 16000
@@ -269,52 +271,80 @@ class RunningMarker:
         return False
 
 
+class PretrainBatches(torch.utils.data.Dataset):
+    """Item k: the batch of step first_step + k, (noisy-or-clean waveforms [B, N], unit targets [B, T], span mask
+    [B, T]), every draw from a generator seeded by (seed, step): a resumed run, and any number of data workers, see
+    the batches an uninterrupted run in one process would."""
+
+    def __init__(self, recs: List[Dict], cfg: PretrainConfig, feat: MFCCFeatures, centroids: Tensor,
+                 first_step: int):
+        self.recs, self.cfg, self.feat, self.cents, self.first = recs, cfg, feat, centroids, first_step
+        self.n = int(cfg.crop_seconds * SAMPLE_RATE)
+
+    def __len__(self) -> int:
+        return max(0, self.cfg.steps - self.first)
+
+    def __getitem__(self, k: int) -> Tuple[Tensor, Tensor, Tensor]:
+        cfg = self.cfg
+        rng = random.Random(cfg.seed * 1_000_003 + self.first + k)
+        waves, targets = [], []
+        for r in rng.sample(self.recs, cfg.batch_size):
+            c, y = crop_pair(read_audio(r["clean_path"]), read_audio(r["noisy_path"]), self.n, rng)
+            ct = torch.from_numpy(c)
+            targets.append(assign_units(mfcc_frames(self.feat, ct), self.cents))
+            waves.append(torch.from_numpy(y) if rng.random() < cfg.p_noisy else ct)
+        wave = torch.stack(waves)
+        target = torch.stack(targets)  # [B, T]
+        return wave, target, span_mask(wave.shape[0], target.shape[1], cfg.mask_prob, cfg.mask_span, rng)
+
+
 def pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: PretrainConfig,
-             log=print) -> Dict:
+             log=print, runtime: Optional[Runtime] = None) -> Dict:
+    """`runtime`: device, --amp and data workers (default: the CPU, float32, batches made in this process)."""
     with RunningMarker(out), exact_conv_gradients():
-        return _pretrain(manifest, out, backbone_cfg, cfg, log)
+        return _pretrain(manifest, out, backbone_cfg, cfg, log, runtime or Runtime.create())
 
 
-def _pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: PretrainConfig, log=print) -> Dict:
+def _pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: PretrainConfig, log, rt: Runtime) -> Dict:
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(cfg.seed)
     recs = read_manifest(manifest)
     last = os.path.join(out, "last.pt")
     feat = MFCCFeatures()
+    # On the device before the optimizer exists (a loaded optimizer state follows its parameters there).
     model = MaskedPredictor(backbone_cfg, cfg.num_units)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, history = 0, []
-    if os.path.exists(last):
-        blob = torch.load(last, map_location="cpu")
+    blob = devices.load(last) if os.path.exists(last) else None
+    if blob is not None:
         model.load_state_dict(blob["model"])
+    model = rt.prepare(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scaler = rt.grad_scaler()
+    step, history = 0, []
+    if blob is not None:
         opt.load_state_dict(blob["optimizer"])
+        if scaler.is_enabled() and blob.get("scaler"):
+            scaler.load_state_dict(blob["scaler"])
         step, history = blob["step"], blob["history"]
         mean, std, cents = blob["mfcc_mean"], blob["mfcc_std"], blob["centroids"]
         log(f"[pretrain] resumed from {last} at step {step}")
+        del blob
     else:
         t0 = time.time()
         mean, std, cents = build_units(recs, cfg, feat)
         log(f"[pretrain] k-means: {cfg.num_units} units on MFCCs of {min(cfg.kmeans_utterances, len(recs))} clean "
             f"utterances in {time.time() - t0:.1f} s")
     feat.mean, feat.std = mean, std
-    n = int(cfg.crop_seconds * SAMPLE_RATE)
+    log(f"[pretrain] {rt.describe()}")
+    batches = iter(rt.loader(PretrainBatches(recs, cfg, feat, cents, step), seed=cfg.seed * 1_000_003 + step))
     t0 = time.time()
     model.train()
     while step < cfg.steps:
-        # Seeded per step so a resumed run draws the same batches as an uninterrupted one.
-        rng = random.Random(cfg.seed * 1_000_003 + step)
-        waves, targets = [], []
-        for r in rng.sample(recs, cfg.batch_size):
-            c, y = crop_pair(read_audio(r["clean_path"]), read_audio(r["noisy_path"]), n, rng)
-            ct = torch.from_numpy(c)
-            targets.append(assign_units(mfcc_frames(feat, ct), cents))
-            waves.append(torch.from_numpy(y) if rng.random() < cfg.p_noisy else ct)
-        wave = torch.stack(waves)
-        target = torch.stack(targets)  # [B, T]
-        mask = span_mask(wave.shape[0], target.shape[1], cfg.mask_prob, cfg.mask_span, rng)
+        wave, target, mask = rt.to_device(next(batches))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        logits = model(wave, mask)
+        with rt.autocast():
+            logits = model(wave, mask)
+        logits = to_float(logits)
         loss = F.cross_entropy(logits[mask], target[mask])
         if cfg.unmasked_weight > 0:
             loss = loss + cfg.unmasked_weight * F.cross_entropy(logits[~mask], target[~mask])
@@ -322,9 +352,11 @@ def _pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: Pretra
             acc = (logits[mask].argmax(-1) == target[mask]).float().mean().item()
         opt.zero_grad()
         if torch.isfinite(loss):
-            loss.backward()
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            scaler.step(opt)  # with fp16 skipped by the scaler itself when the gradients overflowed
+            scaler.update()
         else:
             # One bad batch must not poison the weights (AdamW would spread the NaN into every parameter).
             log(f"[pretrain] step {step + 1}: non-finite loss, batch skipped")
@@ -334,20 +366,23 @@ def _pretrain(manifest: str, out: str, backbone_cfg: BackboneConfig, cfg: Pretra
             log(f"[pretrain] step {step}/{cfg.steps} loss {loss.item():.3f} masked-acc {acc:.3f} "
                 f"lr {lr_at(step - 1, cfg):.2e} ({time.time() - t0:.0f} s)")
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
-                        "mfcc_mean": mean, "mfcc_std": std, "centroids": cents,
-                        "config": dataclasses.asdict(cfg), "backbone_config": dataclasses.asdict(backbone_cfg)},
-                       last + ".tmp")
+            blob = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
+                    "mfcc_mean": mean, "mfcc_std": std, "centroids": cents,
+                    "config": dataclasses.asdict(cfg), "backbone_config": dataclasses.asdict(backbone_cfg),
+                    "runtime": {"device": str(rt.device), "amp": rt.amp}}
+            if scaler.is_enabled():
+                blob["scaler"] = scaler.state_dict()
+            torch.save(devices.to_cpu(blob), last + ".tmp")  # tensors on the CPU: loads on any machine
             os.replace(last + ".tmp", last)
-    result = {"config": dataclasses.asdict(backbone_cfg), "state_dict": model.backbone.model.state_dict(),
-              "pretrain": dataclasses.asdict(cfg), "history": history}
+    result = devices.to_cpu({"config": dataclasses.asdict(backbone_cfg), "state_dict": model.backbone.model.state_dict(),
+                             "pretrain": dataclasses.asdict(cfg), "history": history})
     torch.save(result, os.path.join(out, "backbone.pt"))
     return result
 
 
 def load_backbone_init(backbone: nn.Module, path: str) -> None:
     """Loads pretrained weights (merit.pretrain output) into a TinyBackbone; the sizes must match."""
-    blob = torch.load(path, map_location="cpu")
+    blob = devices.load(path)
     model = getattr(backbone, "model", None)
     if model is None:
         raise ValueError("backbone init applies to the tiny backbone only")
@@ -361,10 +396,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     for f in dataclasses.fields(PretrainConfig):
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    devices.add_arguments(ap)
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("MERIT_THREADS", str(os.cpu_count() or 1))))
+    try:
+        rt = Runtime.create(a.device, a.amp, a.workers)
+    except ValueError as e:
+        ap.error(str(e))
     cfg = PretrainConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(PretrainConfig)})
-    res = pretrain(a.manifest, a.out, BackboneConfig(), cfg, log=lambda s: print(s, flush=True))
+    res = pretrain(a.manifest, a.out, BackboneConfig(), cfg, log=lambda s: print(s, flush=True), runtime=rt)
     h = res["history"]
     print(json.dumps({"backbone": os.path.join(a.out, "backbone.pt"), "steps": len(h),
                       "final_loss": h[-1]["loss"] if h else None}))

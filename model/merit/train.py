@@ -25,6 +25,7 @@ stage end; rerunning the same command continues from it. OUT/final.pt is the `me
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import dataclasses
 import json
@@ -40,11 +41,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from merit.config import EMOTION_CLASSES, CascadeConfig, ModelConfig, config_from_dict, config_to_dict, named_config
+from merit import device as devices
+from merit.config import (EMOTION_CLASSES, CascadeConfig, ModelConfig, config_from_dict, config_to_dict, named_config,
+                          paper_config)
 from merit.data import augment
 from merit.data.audio import active_mask
-from merit.data.mix import scale_noise_to_snr
-from merit.data.noise import make_noise, seen_noise
+from merit.data.mix import fit_length, scale_noise_to_snr
+from merit.data.noise import make_noise, prewarm_babble, seen_noise
+from merit.device import Runtime, to_cpu, to_float
 from merit.exact_gradients import exact_conv_gradients
 from merit.factory import build_model, load_checkpoint
 from merit import speaker_reference
@@ -60,6 +64,14 @@ MODEL_CONFIGS = {
     "naive_mtl": "naive_mtl_tiny",
     "se_only": "se_only_tiny",
     "ser_only": "ser_only_tiny",
+}
+# --backbone other than tiny: the paper's sizes (config.paper_config) for each model: (model kind, MoE overrides).
+LARGE_MODELS = {
+    "sparse_merit": ("sparse_merit", {}),
+    "dense_moe": ("sparse_merit", {"gate_mode": "dense", "dispatch": "dense"}),
+    "naive_mtl": ("naive_mtl", {}),
+    "se_only": ("se_only", {}),
+    "ser_only": ("ser_only", {}),
 }
 
 
@@ -113,6 +125,22 @@ class TrainRunConfig:
     # `trainable` names comma-separated parameter-name prefixes, train only those, the rest frozen in eval mode.
     init_checkpoint: str = ""
     trainable: str = ""
+    # --- paper scale (issue 20) ---
+    # Gradient accumulation: each optimizer step sums the gradients of `accumulate` micro-batches of `batch_size`
+    # (the effective batch is batch_size x accumulate); micro-batch j of a step holds slots j*B .. (j+1)*B - 1 of the
+    # effective batch, so B x K sees exactly the examples that one batch of K*B would.
+    accumulate: int = 1
+    # > 0: the stage lengths in epochs of the train manifest at the effective batch, instead of the step counts
+    # (resolved to steps when the manifest is read: ceil(epochs x items / effective batch)).
+    stage1_epochs: float = 0.0
+    stage2_epochs: float = 0.0
+    # tiny: the named configs' sizes; wavlm_large / hubert_large / wav2vec2_large: config.paper_config, the backbone's
+    # published weights from `backbone_checkpoint` (a local file).
+    backbone: str = "tiny"
+    backbone_checkpoint: str = ""
+    # On-the-fly noise from the WAV files under this folder (searched recursively; e.g. the paper's train noise)
+    # instead of the generated and recorded types.
+    noise_dir: str = ""
 
 
 # ---------------------------------------------------------------------------------------------------------------- data
@@ -130,6 +158,42 @@ def loop_crop(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         x = np.concatenate(parts)
     off = int(rng.integers(0, x.size - n + 1))
     return np.ascontiguousarray(x[off:off + n], dtype=np.float32)
+
+
+class AudioCache:
+    """Decoded files by path, least recently used dropped beyond `max_bytes` (per process: each data worker has its
+    own): a small corpus stays in memory, a large one (MSP-Podcast) is read from disk as it is needed."""
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes, self.bytes = max_bytes, 0
+        self._items: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
+
+    def get(self, path: str) -> np.ndarray:
+        x = self._items.get(path)
+        if x is not None:
+            self._items.move_to_end(path)
+            return x
+        x = read_audio(path)
+        self._items[path] = x
+        self.bytes += x.nbytes
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self.bytes -= old.nbytes
+        return x
+
+
+class MicroBatches(torch.utils.data.Dataset):
+    """Item k: micro-batch k % parts of step first_step + k // parts (what one optimizer step consumes, in order)."""
+
+    def __init__(self, sampler: "CropSampler", first_step: int, total_steps: int, parts: int):
+        self.sampler, self.first, self.total, self.parts = sampler, first_step, total_steps, parts
+
+    def __len__(self) -> int:
+        return max(0, self.total - self.first) * self.parts
+
+    def __getitem__(self, k: int):
+        step, part = divmod(k, self.parts)
+        return self.sampler.batch_at(self.first + step, part, self.parts)
 
 
 class CropSampler:
@@ -153,15 +217,22 @@ class CropSampler:
             out.append(self._perm(epoch)[pos])
         return out
 
+    def slots(self, step: int, part: int = 0, parts: int = 1) -> List[Tuple[int, int]]:
+        """(slot, utterance index) of micro-batch `part` of `parts` of step `step`'s batch."""
+        if self.batch % parts:
+            raise ValueError(f"a batch of {self.batch} does not split into {parts} equal micro-batches")
+        size = self.batch // parts
+        return list(enumerate(self.indices(step)))[part * size:(part + 1) * size]
+
     def pair(self, i: int, step: int, slot: int) -> Tuple[np.ndarray, np.ndarray]:
         """The manifest's stored pair, cropped (shorter pairs sit at a random offset in zeros)."""
         rng = random.Random(self.seed * 1_000_003 + step * 101 + slot)
         r = self.recs[i]
         return crop_pair(read_audio(r["clean_path"]), read_audio(r["noisy_path"]), self.n, rng)
 
-    def batch_at(self, step: int) -> Tuple[Tensor, Tensor, Tensor]:
+    def batch_at(self, step: int, part: int = 0, parts: int = 1) -> Tuple[Tensor, Tensor, Tensor]:
         cleans, noisys, labels = [], [], []
-        for slot, i in enumerate(self.indices(step)):
+        for slot, i in self.slots(step, part, parts):
             c, y = self.pair(i, step, slot)
             cleans.append(torch.from_numpy(c))
             noisys.append(torch.from_numpy(y))
@@ -178,12 +249,26 @@ class MixingSampler(CropSampler):
         super().__init__(recs, batch_size, crop_samples, seed)
         self.run = run
         self.noise_types = list(seen_noise())
-        self._clean: Dict[int, np.ndarray] = {}
+        self.noise_files: Optional[List[str]] = None
+        if run.noise_dir:
+            from merit.data.msp_podcast import list_noise
+
+            self.noise_files = list_noise(run.noise_dir)
+        self.audio = AudioCache()
 
     def clean(self, i: int) -> np.ndarray:
-        if i not in self._clean:
-            self._clean[i] = read_audio(self.recs[i]["clean_path"])
-        return self._clean[i]
+        return self.audio.get(self.recs[i]["clean_path"])
+
+    def noise(self, rng: np.random.Generator) -> Optional[np.ndarray]:
+        """A fresh noise clip of `self.n` samples: a random stretch of a random file of --noise-dir (None when five
+        draws were all digital silence: the example stays clean), else a generated / recorded seen type."""
+        if self.noise_files is None:
+            return make_noise(str(rng.choice(self.noise_types)), self.n, rng, "train")  # generated and recorded alike
+        for _ in range(5):
+            clip = fit_length(self.audio.get(self.noise_files[int(rng.integers(len(self.noise_files)))]), self.n, rng)
+            if np.max(np.abs(clip)) > 1e-6:
+                return clip
+        return None
 
     def pair(self, i: int, step: int, slot: int) -> Tuple[np.ndarray, np.ndarray]:
         return self.example(i, np.random.default_rng([self.seed, step, slot]))[:2]
@@ -197,10 +282,10 @@ class MixingSampler(CropSampler):
         c = loop_crop(speech, self.n, rng)
         y, snr = c.copy(), None
         if rng.random() >= self.run.clean_share and active_mask(c).any():
-            kind = str(rng.choice(self.noise_types))
-            noise = make_noise(kind, self.n, rng, "train")  # generated and recorded types alike
-            snr = float(rng.uniform(self.run.snr_low_db, self.run.snr_high_db))
-            y = c + scale_noise_to_snr(c, noise, snr)
+            noise = self.noise(rng)
+            if noise is not None:
+                snr = float(rng.uniform(self.run.snr_low_db, self.run.snr_high_db))
+                y = c + scale_noise_to_snr(c, noise, snr)
         if aug is not None:
             c, y = augment.augment_channel(c, y, aug)
         return c.astype(np.float32), y.astype(np.float32), snr
@@ -250,9 +335,9 @@ class ReferenceSampler(MixingSampler):
             segments.append(v)
         return speaker_reference.reference_inputs(segments)
 
-    def batch_at(self, step: int):
+    def batch_at(self, step: int, part: int = 0, parts: int = 1):
         cleans, noisys, labels, pros, refs, weights = [], [], [], [], [], []
-        for slot, i in enumerate(self.indices(step)):
+        for slot, i in self.slots(step, part, parts):
             rng = np.random.default_rng([self.seed, step, slot])
             c, y, snr = self.example(i, rng)
             variant = 0 if snr is None else 1 if snr >= 5.0 else 2
@@ -306,14 +391,36 @@ def cached_reference_vectors(recs: List[Dict], seed: int, out: str, log=print) -
 
 def make_sampler(recs: List[Dict], run: "TrainRunConfig", reference: Optional[Tuple[np.ndarray, np.ndarray]] = None
                  ) -> CropSampler:
+    """The run's sampler; its batch is the effective batch (batch_size x accumulate), served in micro-batches."""
     n = int(run.crop_seconds * SAMPLE_RATE)
+    batch = effective_batch(run)
+    if run.noise_dir and not run.on_the_fly_noise:
+        raise ValueError("--noise-dir mixes noise on the fly: it needs --on-the-fly-noise")
     if run.speaker_reference:
         if not run.on_the_fly_noise or reference is None:
             raise ValueError("--speaker-reference needs --on-the-fly-noise and the reference features")
-        return ReferenceSampler(recs, run.batch_size, n, run.seed, run, *reference)
+        return ReferenceSampler(recs, batch, n, run.seed, run, *reference)
     if run.on_the_fly_noise:
-        return MixingSampler(recs, run.batch_size, n, run.seed, run)
-    return CropSampler(recs, run.batch_size, n, run.seed)
+        return MixingSampler(recs, batch, n, run.seed, run)
+    return CropSampler(recs, batch, n, run.seed)
+
+
+def effective_batch(run: "TrainRunConfig") -> int:
+    if run.accumulate < 1:
+        raise ValueError(f"--accumulate {run.accumulate}: must be >= 1")
+    return run.batch_size * run.accumulate
+
+
+def resolve_budget(run: "TrainRunConfig", items: int) -> "TrainRunConfig":
+    """`run` with its stage lengths in steps: from --stage1-epochs / --stage2-epochs when given (ceil(epochs x items
+    / effective batch)), else the step counts as they are."""
+    batch = effective_batch(run)
+    steps = {}
+    if run.stage1_epochs > 0:
+        steps["stage1_steps"] = int(math.ceil(run.stage1_epochs * items / batch))
+    if run.stage2_epochs > 0:
+        steps["stage2_steps"] = int(math.ceil(run.stage2_epochs * items / batch))
+    return dataclasses.replace(run, **steps) if steps else run
 
 
 def waveform_std(recs: List[Dict], limit: int = 200) -> float:
@@ -338,15 +445,21 @@ def model_config(run: TrainRunConfig, train_recs: List[Dict], base: Optional[Mod
     """The named tiny config of `run.model` (or `base`, e.g. a smaller one in tests) with the run's training fields."""
     if run.model not in MODEL_CONFIGS:
         raise ValueError(f"--model {run.model!r} is not one of {sorted(MODEL_CONFIGS)}")
-    cfg = copy.deepcopy(base) if base is not None else named_config(MODEL_CONFIGS[run.model])
+    if base is not None:
+        cfg = copy.deepcopy(base)
+    elif run.backbone != "tiny":
+        kind, moe = LARGE_MODELS[run.model]
+        cfg = paper_config(kind, run.backbone, run.backbone_checkpoint or None, **moe)
+    else:
+        cfg = named_config(MODEL_CONFIGS[run.model])
     cfg.name = run.name or cfg.name
     t = cfg.training
     t.lr, t.backbone_lr_scale, t.weight_decay = run.lr, run.backbone_lr_scale, run.weight_decay
     t.class_weights = [round(w, 6) for w in class_weights_from_counts(class_counts(train_recs))]
     # Record the budget in epochs of the train manifest (the dataclass counts epochs; the trainer counts steps).
     per_epoch = max(1, len(train_recs))
-    t.stage1_epochs = int(math.ceil(run.stage1_steps * run.batch_size / per_epoch))
-    t.stage2_epochs = int(math.ceil(run.stage2_steps * run.batch_size / per_epoch))
+    t.stage1_epochs = int(math.ceil(run.stage1_steps * effective_batch(run) / per_epoch))
+    t.stage2_epochs = int(math.ceil(run.stage2_steps * effective_batch(run) / per_epoch))
     snrs = [float(r["snr_db"]) for r in train_recs]
     t.snr_db_range = (run.snr_low_db, run.snr_high_db) if run.on_the_fly_noise else (min(snrs), max(snrs))
     t.se_loss_weight = run.se_loss_weight
@@ -369,7 +482,7 @@ def with_speaker_reference(cfg: ModelConfig, vectors: np.ndarray, valid: np.ndar
 def init_from_checkpoint(run: TrainRunConfig, train_recs: List[Dict], reference) -> Tuple[ModelConfig, nn.Module]:
     """The config and weights of `run.init_checkpoint`, renamed, with the reference branch added when asked; only
     parameters that the checkpoint lacks (the new branch) keep their fresh initialisation."""
-    blob = torch.load(run.init_checkpoint, map_location="cpu")
+    blob = devices.load(run.init_checkpoint)
     cfg = config_from_dict(blob["config"])
     if not isinstance(cfg, ModelConfig):
         raise ValueError(f"--init-checkpoint {run.init_checkpoint} is not a single model")
@@ -458,21 +571,38 @@ def load_enhancer(path: str) -> nn.Module:
 # ------------------------------------------------------------------------------------------------------------ dev eval
 
 
+class ManifestPairs(torch.utils.data.Dataset):
+    """Item k: (noisy [1, N], clean [1, N], label [1]) of record k, whole utterances (dev checks, calibration)."""
+
+    def __init__(self, recs: List[Dict]):
+        self.recs = recs
+
+    def __len__(self) -> int:
+        return len(self.recs)
+
+    def __getitem__(self, k: int):
+        r = self.recs[k]
+        return (torch.from_numpy(read_audio(r["noisy_path"])).unsqueeze(0),
+                torch.from_numpy(read_audio(r["clean_path"])).unsqueeze(0),
+                torch.tensor([EMOTION_CLASSES.index(r["emotion"])]))
+
+
 @torch.no_grad()
-def dev_metrics(model: nn.Module, recs: List[Dict], cfg: ModelConfig, enhancer: Optional[nn.Module]) -> Dict:
+def dev_metrics(model: nn.Module, recs: List[Dict], cfg: ModelConfig, enhancer: Optional[nn.Module],
+                rt: Optional[Runtime] = None) -> Dict:
     """Quick dev check on whole utterances: SER F1-macro / accuracy and the SE L1 loss."""
     from merit.metrics import f1_scores
 
+    rt = rt or Runtime.create()
     model.eval()
     preds, labels, se_losses = [], [], []
     references = dev_references(recs) if getattr(cfg.ser, "speaker_reference", False) else None
-    for k, r in enumerate(recs):
-        noisy = torch.from_numpy(read_audio(r["noisy_path"])).unsqueeze(0)
-        clean = torch.from_numpy(read_audio(r["clean_path"])).unsqueeze(0)
-        label = torch.tensor([EMOTION_CLASSES.index(r["emotion"])])
-        x = enhancer(noisy).enhanced if enhancer is not None else noisy
-        out = model(x, references[k]) if references is not None else model(x)
-        parts = compute_losses(model, out, clean, label, cfg)
+    for k, item in enumerate(rt.loader(ManifestPairs(recs), seed=0)):
+        noisy, clean, label = rt.to_device(item)
+        with rt.autocast():
+            x = enhancer(noisy).enhanced.float() if enhancer is not None else noisy
+            out = model(x, rt.to_device(references[k])) if references is not None else model(x)
+        parts = compute_losses(model, to_float(out), clean, label, cfg)
         if "se" in parts:
             se_losses.append(parts["se"].item())
         if out.emotion_logits is not None:
@@ -481,7 +611,7 @@ def dev_metrics(model: nn.Module, recs: List[Dict], cfg: ModelConfig, enhancer: 
     res: Dict = {}
     if preds:
         f = f1_scores(labels, preds, len(EMOTION_CLASSES))
-        res.update({"f1_macro": round(f["f1_macro"], 4), "accuracy": round(f["accuracy"], 4)})
+        res.update({"f1_macro": round(float(f["f1_macro"]), 4), "accuracy": round(float(f["accuracy"]), 4)})
     if se_losses:
         res["se_l1"] = round(float(np.mean(se_losses)), 4)
     return res
@@ -512,55 +642,50 @@ def dev_references(recs: List[Dict], n: int = DEV_REFERENCE_SIZE, seed: int = 0)
 
 
 def _save(path: str, blob: Dict) -> None:
-    torch.save(blob, path + ".tmp")
+    """Writes `blob` with every tensor on the CPU (a checkpoint loads on any machine, with or without CUDA)."""
+    torch.save(to_cpu(blob), path + ".tmp")
     os.replace(path + ".tmp", path)
 
 
 def train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str], out: str, log=print,
-          base_config: Optional[ModelConfig] = None) -> str:
+          base_config: Optional[ModelConfig] = None, runtime: Optional[Runtime] = None) -> str:
     """Runs (or resumes) one training run; returns the path of OUT/final.pt. `base_config` replaces the named tiny
-    config of `run.model` (its sizes; the training fields are set from `run`)."""
+    config of `run.model` (its sizes; the training fields are set from `run`). `runtime`: device, --amp and data
+    workers (default: the CPU, float32, batches made in this process); a run resumes on any of them."""
     with RunningMarker(out), exact_conv_gradients():
-        return _train(run, train_manifest, dev_manifest, out, log, base_config)
+        return _train(run, train_manifest, dev_manifest, out, log, base_config, runtime or Runtime.create())
 
 
-def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str], out: str, log=print,
-           base_config: Optional[ModelConfig] = None) -> str:
+def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str], out: str, log,
+           base_config: Optional[ModelConfig], rt: Runtime) -> str:
     os.makedirs(out, exist_ok=True)
     train_recs = read_manifest(train_manifest)
     dev_recs = read_manifest(dev_manifest) if dev_manifest else []
+    run = resolve_budget(run, len(train_recs))
     last = os.path.join(out, "last.pt")
     final = os.path.join(out, "final.pt")
     total = run.stage1_steps + run.stage2_steps
-    enhancer = load_enhancer(run.enhancer) if run.enhancer else None
+    enhancer = rt.prepare(load_enhancer(run.enhancer)) if run.enhancer else None
 
     torch.manual_seed(run.seed)
     reference = cached_reference_vectors(train_recs, run.seed, out, log) if run.speaker_reference else None
-    if os.path.exists(last):
-        blob = torch.load(last, map_location="cpu")
+    blob = devices.load(last) if os.path.exists(last) else None
+    if blob is not None:
         saved_run = TrainRunConfig(**blob["run"])
         # Logging cadence may change on resume; so may the stage-2 length while stage 2 has not started (the stage-1
         # schedule does not depend on it), e.g. to stop a run after its frozen-backbone stage.
         same = dict(log_every=run.log_every, checkpoint_every=run.checkpoint_every)
         if blob["step"] <= run.stage1_steps:
-            same["stage2_steps"] = run.stage2_steps
+            same.update(stage2_steps=run.stage2_steps, stage2_epochs=run.stage2_epochs)
         if dataclasses.replace(saved_run, **same) != dataclasses.replace(run, **same):
             raise ValueError(f"{last} was written by a different run configuration: {saved_run} vs {run}; "
                              f"use another --out or delete it")
         cfg = config_from_dict(blob["config"])
         model = build_model(cfg)
         model.load_state_dict(blob["state_dict"])
-        opt = make_optimizer(model, run)
-        opt.load_state_dict(blob["optimizer"])
-        step, history, dev_hist = blob["step"], blob["history"], blob.get("dev", [])
-        if "rng" in blob:
-            torch.set_rng_state(blob["rng"])  # dropout draws continue as if never interrupted
-        log(f"[train {run.name}] resumed from {last} at step {step}/{total}")
     elif run.init_checkpoint:
         cfg, model = init_from_checkpoint(run, train_recs, reference)
         log(f"[train {run.name}] initialised from {run.init_checkpoint}")
-        opt = make_optimizer(model, run)
-        step, history, dev_hist = 0, [], []
     else:
         cfg = model_config(run, train_recs, base_config)
         if reference is not None:
@@ -569,55 +694,104 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
         if run.backbone_init:
             load_backbone_init(model.backbone, run.backbone_init)
             log(f"[train {run.name}] backbone initialised from {run.backbone_init}")
-        opt = make_optimizer(model, run)
-        step, history, dev_hist = 0, [], []
+    # On the device before the optimizer exists: AdamW's state then lives beside each parameter, and a loaded state
+    # (written on whatever device) is moved there by Optimizer.load_state_dict.
+    model = rt.prepare(model)
+    opt = make_optimizer(model, run)
+    scaler = rt.grad_scaler()
+    step, history, dev_hist = 0, [], []
+    if blob is not None:
+        opt.load_state_dict(blob["optimizer"])
+        if scaler.is_enabled() and blob.get("scaler"):
+            scaler.load_state_dict(blob["scaler"])
+        step, history, dev_hist = blob["step"], blob["history"], blob.get("dev", [])
+        if "rng" in blob:
+            torch.set_rng_state(blob["rng"])  # dropout draws continue as if never interrupted
+        rt.set_rng_state(blob.get("cuda_rng"))
+        log(f"[train {run.name}] resumed from {last} at step {step}/{total}"
+            + (f" (written on {blob['runtime']['device']})" if blob.get("runtime") else ""))
+        del blob
     sampler = make_sampler(train_recs, run, reference)
+    if rt.workers > 0 and isinstance(sampler, MixingSampler) and sampler.noise_files is None \
+            and "babble" in sampler.noise_types:
+        prewarm_babble(["train"])  # once here, inherited by the forked workers instead of made in each
     for m in model.modules():
         if isinstance(m, SEHead):
             m.synthesize_when_training = False
+    log(f"[train {run.name}] {rt.describe()}; {total} steps of {effective_batch(run)} examples"
+        + (f" ({run.accumulate} x {run.batch_size})" if run.accumulate > 1 else ""))
+    runtime_record = {"device": str(rt.device), "amp": rt.amp, "workers": rt.workers, "torch": torch.__version__}
 
     def checkpoint() -> None:
-        _save(last, {"config": config_to_dict(cfg), "state_dict": model.state_dict(), "optimizer": opt.state_dict(),
-                     "step": step, "history": history, "dev": dev_hist, "run": dataclasses.asdict(run),
-                     "rng": torch.get_rng_state()})
+        blob = {"config": config_to_dict(cfg), "state_dict": model.state_dict(), "optimizer": opt.state_dict(),
+                "step": step, "history": history, "dev": dev_hist, "run": dataclasses.asdict(run),
+                "rng": torch.get_rng_state(), "runtime": runtime_record}
+        if scaler.is_enabled():
+            blob["scaler"] = scaler.state_dict()
+        if rt.rng_state() is not None:
+            blob["cuda_rng"] = rt.rng_state()
+        _save(last, blob)
 
+    # Micro-batches from the resumed step on; each is a function of (seed, step, slot) alone, so neither a resume
+    # nor the number of workers changes what the run sees.
+    batches = iter(rt.loader(MicroBatches(sampler, step, total, run.accumulate), seed=run.seed * 1_000_003 + step))
     set_train_mode(model, run)
     t0, s0 = time.time(), step
     while step < total:
+        t_step = time.time()
         stage = set_stage(model, opt, step, run)
-        clean, noisy, labels, *extra = sampler.batch_at(step)
-        if enhancer is not None:
-            with torch.no_grad():
-                noisy = enhancer(noisy).enhanced
-        out_ = model(noisy, *extra)
-        parts = compute_losses(model, out_, clean, labels, cfg)
-        loss = parts["total"]
         opt.zero_grad()
-        if torch.isfinite(loss):
-            loss.backward()
+        sums: Dict[str, Tensor] = {}
+        parts: Dict[str, Tensor] = {}
+        finite = True
+        for _ in range(run.accumulate):
+            clean, noisy, labels, *extra = rt.to_device(next(batches))
+            if not finite:
+                continue  # the step is skipped; its other micro-batches are still consumed
+            with rt.autocast():
+                if enhancer is not None:
+                    with torch.no_grad():
+                        noisy = enhancer(noisy).enhanced.float()
+                out_ = model(noisy, *extra)
+            parts = compute_losses(model, to_float(out_), clean, labels, cfg)  # float32, outside autocast
+            loss = parts["total"]
+            if not torch.isfinite(loss):
+                finite = False
+                continue
+            scaler.scale(loss / run.accumulate if run.accumulate > 1 else loss).backward()
+            for k, v in parts.items():
+                sums[k] = sums[k] + v.detach() if k in sums else v.detach()
+        if finite:
+            scaler.unscale_(opt)
             norm = nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], run.grad_clip)
             if torch.isfinite(norm):
-                opt.step()
+                scaler.step(opt)
             else:
                 # A finite loss can still give an inf/NaN gradient; clipping would scale every gradient by NaN and
-                # one such step turns all weights into NaN (seen once in stage 2 of the first real run).
-                log(f"[train {run.name}] step {step + 1}: non-finite gradient norm, update skipped")
+                # one such step turns all weights into NaN (seen once in stage 2 of the first real run). With fp16
+                # this is the loss scaler finding an overflow: update() lowers the scale.
+                log(f"[train {run.name}] step {step + 1}: non-finite gradient norm, update skipped"
+                    + (f" (fp16 loss scale {scaler.get_scale():g})" if scaler.is_enabled() else ""))
+            scaler.update()
+            shown = {k: v / run.accumulate for k, v in sums.items()} if run.accumulate > 1 else sums
         else:
             log(f"[train {run.name}] step {step + 1}: non-finite loss, batch skipped")
+            shown = parts
         step += 1
-        rec = {"step": step, "stage": stage, **{k: round(v.item(), 5) for k, v in parts.items()}}
+        rec = {"step": step, "stage": stage, **{k: round(v.item(), 5) for k, v in shown.items()},
+               "seconds": round(time.time() - t_step, 4)}
         history.append(rec)
         if step % run.log_every == 0 or step == total:
             el = time.time() - t0
             per = el / max(1, step - s0)
             recent = history[-run.log_every:]
-            mean = {k: np.mean([h[k] for h in recent if k in h]) for k in parts}
+            mean = {k: np.mean([h[k] for h in recent if k in h]) for k in shown}
             log(f"[train {run.name}] step {step}/{total} stage {stage} "
                 + " ".join(f"{k} {v:.4f}" for k, v in mean.items())
                 + f" | {per:.2f} s/step, ETA {per * (total - step) / 60:.1f} min")
         stage_end = step == run.stage1_steps or step == total
         if stage_end and dev_recs:
-            d = {"step": step, "stage": stage, **dev_metrics(model, dev_recs, cfg, enhancer)}
+            d = {"step": step, "stage": stage, **dev_metrics(model, dev_recs, cfg, enhancer, rt)}
             dev_hist.append(d)
             set_train_mode(model, run)
             log(f"[train {run.name}] dev after stage {stage}: {json.dumps(d)}")
@@ -633,7 +807,7 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
                      "class_counts": dict(zip(EMOTION_CLASSES, class_counts(train_recs))),
                      "training": dataclasses.asdict(run)},
             "metrics": {"dev": dev_hist[-1] if dev_hist else None},
-            "run": dataclasses.asdict(run), "history": history, "dev": dev_hist}
+            "run": dataclasses.asdict(run), "history": history, "dev": dev_hist, "runtime": runtime_record}
     _save(final, blob)
     log(f"[train {run.name}] done: {final}")
     return final
@@ -646,8 +820,8 @@ def default_threads() -> int:
 
 def assemble_cascade(se_ckpt: str, ser_ckpt: str, out_path: str, name: str = "se-preproc") -> str:
     """One checkpoint (CascadeConfig) from the trained SE-only and SER-only halves, so it exports as one graph."""
-    se_blob = torch.load(se_ckpt, map_location="cpu")
-    ser_blob = torch.load(ser_ckpt, map_location="cpu")
+    se_blob = devices.load(se_ckpt)
+    ser_blob = devices.load(ser_ckpt)
     cfg = CascadeConfig(name=name, se_model=config_from_dict(se_blob["config"]),
                         ser_model=config_from_dict(ser_blob["config"]))
     model = build_model(cfg)
@@ -661,19 +835,38 @@ def assemble_cascade(se_ckpt: str, ser_ckpt: str, out_path: str, name: str = "se
     return out_path
 
 
-def main(argv=None) -> int:
+CHOICES = {"model": sorted(MODEL_CONFIGS), "backbone": ["tiny", "wavlm_large", "hubert_large", "wav2vec2_large"]}
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python3 -m merit.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", help="train JSONL manifest")
     ap.add_argument("--dev", help="dev JSONL manifest (checked at each stage end)")
     ap.add_argument("--out", help="run folder (last.pt, final.pt)")
     ap.add_argument("--assemble-cascade", nargs=2, metavar=("SE_CKPT", "SER_CKPT"),
                     help="join two trained halves into OUT (a .pt path) and exit")
+    devices.add_arguments(ap)
     for f in dataclasses.fields(TrainRunConfig):
+        flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
-            ap.add_argument("--" + f.name.replace("_", "-"), action=argparse.BooleanOptionalAction, default=f.default)
+            ap.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
         else:
-            ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    a = ap.parse_args(argv)
+            ap.add_argument(flag, type=type(f.default), default=f.default, choices=CHOICES.get(f.name))
+    return ap
+
+
+def parse_run(argv) -> Tuple[argparse.Namespace, TrainRunConfig]:
+    """merit.train's command line -> (the parsed arguments, the run it describes); the recipe's tests use it too."""
+    a = build_parser().parse_args(argv)
+    run = TrainRunConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(TrainRunConfig)})
+    if not run.name:
+        run.name = run.model
+    return a, run
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    a, run = parse_run(argv)
     torch.set_num_threads(default_threads())
     if a.assemble_cascade:
         if not a.out:
@@ -682,10 +875,12 @@ def main(argv=None) -> int:
         return 0
     if not (a.train and a.out):
         ap.error("--train and --out are required")
-    run = TrainRunConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(TrainRunConfig)})
-    if not run.name:
-        run.name = run.model
-    train(run, a.train, a.dev, a.out, log=lambda s: print(s, flush=True))
+    try:
+        rt = Runtime.create(a.device, a.amp, a.workers)
+        effective_batch(run)
+    except ValueError as e:
+        ap.error(str(e))
+    train(run, a.train, a.dev, a.out, log=lambda s: print(s, flush=True), runtime=rt)
     return 0
 
 
