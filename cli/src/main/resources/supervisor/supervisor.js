@@ -4,7 +4,9 @@
 // and its removal from the server's memory. Plain JS, no libraries; every text goes in through textContent.
 "use strict";
 
+// The server's bounds (SupervisorState.Limits.DEFAULTS), so that a page open for days stays as small as a new one.
 const HISTORY_POINTS = 300;
+const ALERTS_PER_CALL = 100;
 const FRESH_MS = 10000;
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -92,6 +94,10 @@ function handle(m) {
         c.alertKeys.add(key);
         c.alerts.push({alert: a, arrived: ready ? Date.now() : 0});
         c.alerts.sort((x, y) => x.alert.timeMs - y.alert.timeMs);
+        while (c.alerts.length > ALERTS_PER_CALL) {
+          const dropped = c.alerts.shift().alert;
+          c.alertKeys.delete([dropped.channel, dropped.kind, dropped.windowIndex, dropped.timeMs].join("|"));
+        }
         if (ready) setTimeout(() => dirty(c), FRESH_MS + 50);
       }
       dirty(c);

@@ -177,27 +177,17 @@ public final class DemoCommand implements Callable<Integer>, LogFileOwner {
             broker.createTopics(INPUT_TOPIC);
             broker.createTopics(topics.all().toArray(String[]::new));
             running = JobOptions.launcher()
-                    .start(job.configuration(Map.of(
-                            KafkaOptions.BOOTSTRAP_SERVERS.key(),
-                            broker.bootstrapServers(),
-                            KafkaOptions.INPUT_TOPIC.key(),
-                            INPUT_TOPIC,
-                            KafkaOptions.DLQ_TOPIC.key(),
-                            topics.deadLetters(),
-                            KafkaOptions.ENHANCED_AUDIO_TOPIC.key(),
-                            topics.enhancedAudio(),
-                            KafkaOptions.EMOTION_EVENTS_TOPIC.key(),
-                            topics.events(),
-                            KafkaOptions.EMOTION_TRENDS_TOPIC.key(),
-                            topics.trends(),
-                            KafkaOptions.EMOTION_ALERTS_TOPIC.key(),
-                            topics.alerts(),
-                            OutputTopics.CALL_SUMMARIES_OPTION,
-                            topics.summaries(),
-                            KafkaOptions.GROUP_ID.key(),
-                            "merit-demo",
-                            KafkaOptions.STARTING_OFFSETS.key(),
-                            "earliest")));
+                    .start(job.configuration(Map.ofEntries(
+                            Map.entry(KafkaOptions.BOOTSTRAP_SERVERS.key(), broker.bootstrapServers()),
+                            Map.entry(KafkaOptions.INPUT_TOPIC.key(), INPUT_TOPIC),
+                            Map.entry(KafkaOptions.DLQ_TOPIC.key(), topics.deadLetters()),
+                            Map.entry(KafkaOptions.ENHANCED_AUDIO_TOPIC.key(), topics.enhancedAudio()),
+                            Map.entry(KafkaOptions.EMOTION_EVENTS_TOPIC.key(), topics.events()),
+                            Map.entry(KafkaOptions.EMOTION_TRENDS_TOPIC.key(), topics.trends()),
+                            Map.entry(KafkaOptions.EMOTION_ALERTS_TOPIC.key(), topics.alerts()),
+                            Map.entry(OutputTopics.CALL_SUMMARIES_OPTION, topics.summaries()),
+                            Map.entry(KafkaOptions.GROUP_ID.key(), "merit-demo"),
+                            Map.entry(KafkaOptions.STARTING_OFFSETS.key(), "earliest"))));
             String ui = running.webUi().map(u -> "   Flink UI " + u).orElse("");
             view.header(String.format(
                     Locale.ROOT,
