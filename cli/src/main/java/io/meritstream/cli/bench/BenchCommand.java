@@ -3,6 +3,7 @@ package io.meritstream.cli.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.meritstream.cli.LogFileOwner;
+import io.meritstream.inference.InferenceDevice;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,19 +53,35 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
     boolean quick;
 
     @Option(
+            names = "--device",
+            paramLabel = "D",
+            defaultValue = "cpu",
+            description = "Where ONNX Runtime runs the model, for the raw bench and the pipeline: cpu, cuda or cuda:N"
+                    + " (a build with -Pgpu on a GPU machine; no CPU fallback). Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(
             names = "--batch-sizes",
             split = ",",
             paramLabel = "B",
-            description = "Raw ONNX Runtime batch sizes (default: 1,4,8,16,32).")
-    int[] batchSizes = {1, 4, 8, 16, 32};
+            description = "Raw ONNX Runtime batch sizes (default: 1,4,8,16,32 on the CPU, 1,2,4,...,256 on CUDA).")
+    int[] batchSizes;
 
     @Option(
             names = "--channels",
             split = ",",
             paramLabel = "N",
             description = "Real-time channel counts to try, in order; stops at the first that falls behind"
-                    + " (default: 4,8,16,32,64).")
-    int[] channels = {4, 8, 16, 32, 64};
+                    + " (default: 16,24,32,48,64,96,128).")
+    int[] channels = {16, 24, 32, 48, 64, 96, 128};
+
+    @Option(
+            names = "--profile",
+            paramLabel = "DIR",
+            description = "After the measurements, run the capacity backlog twice more under async-profiler and"
+                    + " write CPU and allocation flame graphs (DIR/cpu.html, DIR/alloc.html) and their hottest frames"
+                    + " (DIR/cpu-top.txt, DIR/alloc-top.txt).")
+    Path profile;
 
     @Option(
             names = "--parallelism",
@@ -111,6 +128,18 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
         if (n < 1) {
             throw new ParameterException(spec.commandLine(), "--threads must be >= 1, got " + n);
         }
+        boolean cuda;
+        try {
+            cuda = InferenceDevice.parse("--device", device).isCuda();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (batchSizes == null) {
+            batchSizes = cuda ? new int[] {1, 2, 4, 8, 16, 32, 64, 128, 256} : new int[] {1, 4, 8, 16, 32};
+        }
+        if (profile != null && skipPipeline) {
+            throw new ParameterException(spec.commandLine(), "--profile profiles the pipeline: drop --skip-pipeline");
+        }
         if (Arrays.stream(batchSizes).anyMatch(b -> b < 1) || batchSizes.length == 0) {
             throw new ParameterException(spec.commandLine(), "--batch-sizes must be >= 1");
         }
@@ -134,6 +163,8 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
                 skipPython,
                 delivery,
                 dir,
+                device,
+                profile,
                 null, // timings and MatMul sizes as --quick says
                 null);
         ObjectNode report = new BenchRunner(options, err).run();

@@ -1,6 +1,7 @@
 package io.meritstream.cli.bench;
 
 import io.meritstream.inference.InferenceDevice;
+import io.meritstream.inference.InferenceOptions;
 import io.meritstream.inference.ModelCard;
 import io.meritstream.inference.ModelSpec;
 import io.meritstream.inference.OrtModelLoader;
@@ -48,9 +49,13 @@ public record BenchModel(Path onnx, Path card, boolean isDefault) {
         }
     }
 
-    /** The ONNX Runtime session spec both the raw bench and the pipeline use: CPU, {@code threads} intra-op. */
-    public ModelSpec spec(int threads) {
-        return new ModelSpec(onnx.toString(), InferenceDevice.CPU, false, threads, 1);
+    /**
+     * The ONNX Runtime session spec of the raw bench: {@code device} ('cpu', 'cuda' or 'cuda:N', as the job's option
+     * takes it, without a CPU fallback), {@code threads} intra-op. The pipeline gets the same through its options.
+     */
+    public ModelSpec spec(int threads, String device) {
+        return new ModelSpec(
+                onnx.toString(), InferenceDevice.parse(InferenceOptions.DEVICE.key(), device), false, threads, 1);
     }
 
     public ModelCard readCard() throws IOException {

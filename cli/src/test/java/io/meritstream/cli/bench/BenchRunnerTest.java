@@ -31,6 +31,8 @@ class BenchRunnerTest {
                 true,
                 "at-least-once",
                 work,
+                "cpu",
+                null,
                 new Timing.Budget(1, 2, 0, 2),
                 new int[] {64, 128});
         StringWriter progress = new StringWriter();
