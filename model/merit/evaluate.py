@@ -795,7 +795,7 @@ def export_with_metrics(ckpts: List[str], results_path: str, out: str, name: Opt
     return written
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python3 -m merit.evaluate", description=__doc__.split("\n\n")[0])
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--checkpoint", help="evaluate one model checkpoint")
@@ -825,6 +825,11 @@ def main(argv=None) -> int:
     ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
     devices.add_arguments(ap, "with --checkpoint: worker processes reading the test audio (0: this process)")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("MERIT_THREADS", str(os.cpu_count() or 1))))
     try:

@@ -13,6 +13,18 @@ slot while the backbone pretrains. Outputs: MODELS/{merit-sparse,mtl-naive,se-pr
 metrics) and MODELS/eval/ (results.json, results.md, plots).
 
 --preset smoke runs the same graph on a tiny corpus with a few steps (minutes): the end-to-end check.
+
+--preset paper is the paper's setting on a GPU (a graph of its own, `build_paper_tasks`): MSP-Podcast 1.11 (4 classes)
+with separate train / dev / test noise folders, WavLM-Large from a local checkpoint, the four compared models trained
+with the official optimiser settings, each scored on Test1 and Test2 at -5 / 0 / 5 dB, two reports under WORK/report.
+It exports nothing (a WavLM-Large graph is no model for the CPU job) and needs its inputs named:
+
+    python3 -m merit.recipe --preset paper --work ../work/paper --msp-root /data/MSP-PODCAST-1.11 \
+        --wavlm /models/WavLM-Large.pt --noise-train N/train --noise-dev N/dev --noise-test N/test \
+        [--device cuda:0] [--set batch=32 --set accumulate=1]
+
+`--device / --amp / --workers` pass on to every training and evaluation stage (for the other presets too; without
+them their commands are as before), `--set KEY=VALUE` overrides one preset value.
 """
 from __future__ import annotations
 
@@ -38,7 +50,17 @@ PRESETS = {
     "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "engine_per_class": 1, "train_mixtures": 1,
               "pretrain_steps": 4, "stage1": 2, "stage2": 2, "default_stage2": 3, "batch": 2,
               "reference_steps": 2, "reference_batch": 2},
+    # The paper's setting (see the module doc): AdamW 5e-5 with the SSL backbone at 0.5x, its CNN feature extractor
+    # frozen throughout, 20 epochs (the first 5 with the whole backbone frozen), effective batch 32 (16 x 2
+    # accumulated: fits a 40 GB GPU; --set batch=32 --set accumulate=1 on a larger one). Noise mixed on the fly from
+    # the train noise folder, no voice augmentation (real voices). bf16 on one GPU, one stage at a time.
+    "paper": {"kind": "paper", "backbone": "wavlm_large", "lr": 5e-5, "backbone_lr_scale": 0.5,
+              "stage1_epochs": 5, "stage2_epochs": 15, "batch": 16, "accumulate": 2, "warmup_steps": 500,
+              "device": "cuda", "amp": "bf16", "eval_amp": "none", "workers": 8, "jobs": 1,
+              "corpus_workers": 8, "log_every": 50, "checkpoint_every": 1000},
 }
+PAPER_INPUTS = ("msp_root", "wavlm", "noise_train", "noise_dev", "noise_test")
+PAPER_SPLITS = ("test", "test2")  # MSP-Podcast Test1 and Test2
 
 COMPARED = ("merit-sparse", "mtl-naive", "se-preproc", "merit-dense")  # same data and budget
 # The job's default is Sparse MERIT with a longer fine-tuning stage ("default_stage2" steps) plus the speaker-reference
@@ -80,8 +102,24 @@ def py(module: str, *args: str) -> List[str]:
     return [sys.executable, "-m", module, *args]
 
 
+def hw_flags(hw: Optional[Dict], amp: bool = True) -> List[str]:
+    """--device / --amp / --workers for a stage; none for what `hw` leaves unset (the stage's own defaults).
+    Evaluations get amp=False: they score in float32 unless a preset says otherwise."""
+    hw = hw or {}
+    flags = []
+    for key in ("device", "amp", "workers") if amp else ("device", "workers"):
+        if hw.get(key) is not None:
+            flags += ["--" + key, str(hw[key])]
+    return flags
+
+
 def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int = 0,
-                fix_ablations: bool = False) -> List[Task]:
+                fix_ablations: bool = False, hw: Optional[Dict] = None,
+                inputs: Optional[Dict[str, str]] = None) -> List[Task]:
+    """The stage graph of preset `p`. `hw`: device / amp / workers for the training and evaluation stages (unset:
+    the stages' defaults). `inputs`: the paper preset's data, weights and noise folders (PAPER_INPUTS)."""
+    if p.get("kind") == "paper":
+        return build_paper_tasks(work, p, seed, train_seed, hw, inputs)
     c = os.path.join(work, "corpus")
     runs = os.path.join(work, "runs")
     ev = os.path.join(work, "eval")
@@ -91,7 +129,8 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         budget = ["--stage1-steps", str(p["stage1"]), "--stage2-steps", str(stage2), "--batch-size", str(p["batch"]),
                   "--seed", str(train_seed)]
         return Task(f"train-{name}", py("merit.train", "--model", model, "--name", name, "--train", train_m,
-                                         "--dev", dev_m, "--out", os.path.join(runs, name), *budget, *extra),
+                                         "--dev", dev_m, "--out", os.path.join(runs, name), *budget, *extra,
+                                         *hw_flags(hw)),
                     os.path.join(runs, name, "final.pt"), deps)
 
     def evaluate(name: str, dep: str, ckpt: str = "final.pt", split: str = "test") -> Task:
@@ -101,7 +140,8 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         suffix = "" if split == "test" else f"@{split}"
         return Task(f"eval-{name}{suffix}", py("merit.evaluate", "--checkpoint", os.path.join(runs, run_dir, ckpt),
                                                "--name", name, "--manifest", os.path.join(c, f"{split}.jsonl"),
-                                               "--out", os.path.join(folder, f"{name}.json")),
+                                               "--out", os.path.join(folder, f"{name}.json"),
+                                               *hw_flags(hw, amp=False)),
                     os.path.join(folder, f"{name}.json"), [dep])
 
     def evaluate_all(name: str, dep: str) -> List[Task]:
@@ -112,7 +152,8 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
         extra = ["--speaker-reference", str(size)] + (["--reference-emotion", emotion] if emotion else [])
         return Task(f"eval-reference-{split}-{label}",
                     py("merit.evaluate", "--checkpoint", os.path.join(runs, REFERENCE, "final.pt"),
-                       "--manifest", os.path.join(c, f"{split}.jsonl"), "--out", out, *extra),
+                       "--manifest", os.path.join(c, f"{split}.jsonl"), "--out", out, *extra,
+                       *hw_flags(hw, amp=False)),
                     out, [f"train-{REFERENCE}"])
 
     init = ["--backbone-init", backbone]
@@ -123,7 +164,8 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                           "--train-mixtures", str(p["train_mixtures"]), "--workers", "2"),
              os.path.join(c, "corpus.json")),
         Task("pretrain", py("merit.pretrain", "--manifest", train_m, "--out", os.path.join(work, "pretrain"),
-                            "--steps", str(p["pretrain_steps"]), "--seed", str(train_seed)), backbone, ["corpus"]),
+                            "--steps", str(p["pretrain_steps"]), "--seed", str(train_seed), *hw_flags(hw)),
+             backbone, ["corpus"]),
         train("merit-sparse", "sparse_merit", ["pretrain"], *init),
         *evaluate_all("merit-sparse", "train-merit-sparse"),
         train(DEFAULT, "sparse_merit", ["pretrain"], *init, stage2=p["default_stage2"]),
@@ -133,7 +175,8 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                       "--init-checkpoint", os.path.join(runs, DEFAULT, "final.pt"),
                                       "--trainable", "ser_head.reference", "--no-augment", "--stage1-steps", "0",
                                       "--stage2-steps", str(p["reference_steps"]),
-                                      "--batch-size", str(p["reference_batch"]), "--seed", str(train_seed)),
+                                      "--batch-size", str(p["reference_batch"]), "--seed", str(train_seed),
+                                      *hw_flags(hw)),
              os.path.join(runs, REFERENCE, "final.pt"), [f"train-{DEFAULT}"]),
         *evaluate_all(REFERENCE, f"train-{REFERENCE}"),
         *[evaluate_reference(split, *setting) for split in EXTRA_SPLITS for setting in REFERENCE_SETTINGS],
@@ -199,6 +242,86 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                            "--done", os.path.join(work, "export-default.done")),
                       os.path.join(work, "export-default.done"), ["report"]))
     return tasks
+
+
+def build_paper_tasks(work: str, p: Dict, seed: int, train_seed: int = 0, hw: Optional[Dict] = None,
+                      inputs: Optional[Dict[str, str]] = None) -> List[Task]:
+    """MSP-Podcast manifests -> Sparse MERIT, naive MTL, dense MoE and the SE-preprocessing cascade on WavLM-Large ->
+    each on Test1 and Test2 (-5 / 0 / 5 dB, unseen noise) -> a report per test set. Also the Sparse MERIT run's
+    frozen-backbone snapshot (stage1.pt), the frozen-SSL stage on its own. Nothing goes to the models folder."""
+    inputs = {k: (inputs or {}).get(k) or f"<--{k.replace('_', '-')}>" for k in PAPER_INPUTS}
+    hw = {k: (hw or {}).get(k) if (hw or {}).get(k) is not None else p[k] for k in ("device", "amp", "workers")}
+    eval_hw = dict(hw, amp=p["eval_amp"])
+    c, runs, ev = (os.path.join(work, d) for d in ("corpus", "runs", "eval"))
+    train_m, dev_m = os.path.join(c, "train.jsonl"), os.path.join(c, "dev.jsonl")
+    recipe = ["--backbone", p["backbone"], "--backbone-checkpoint", inputs["wavlm"],
+              "--lr", str(p["lr"]), "--backbone-lr-scale", str(p["backbone_lr_scale"]), "--freeze-cnn",
+              "--stage1-epochs", str(p["stage1_epochs"]), "--stage2-epochs", str(p["stage2_epochs"]),
+              "--batch-size", str(p["batch"]), "--accumulate", str(p["accumulate"]),
+              "--warmup-steps", str(p["warmup_steps"]), "--noise-dir", inputs["noise_train"], "--no-augment",
+              "--seed", str(train_seed), "--log-every", str(p["log_every"]),
+              "--checkpoint-every", str(p["checkpoint_every"]), *hw_flags(hw)]
+
+    def train(name: str, model: str, deps: List[str], *extra: str) -> Task:
+        return Task(f"train-{name}", py("merit.train", "--model", model, "--name", name, "--train", train_m,
+                                         "--dev", dev_m, "--out", os.path.join(runs, name), *recipe, *extra),
+                    os.path.join(runs, name, "final.pt"), deps)
+
+    def evaluate(name: str, dep: str, split: str, ckpt: str = "final.pt") -> Task:
+        run_dir = name[:-len("-stage1")] if name.endswith("-stage1") else name
+        out = os.path.join(ev, split, f"{name}.json")
+        return Task(f"eval-{name}@{split}", py("merit.evaluate", "--checkpoint", os.path.join(runs, run_dir, ckpt),
+                                               "--name", name, "--manifest", os.path.join(c, f"{split}.jsonl"),
+                                               "--out", out, *hw_flags(eval_hw)), out, [dep])
+
+    scored = [*COMPARED, ABLATION_REF]
+    source = {"merit-sparse": "train-merit-sparse", "mtl-naive": "train-mtl-naive", "se-preproc": "cascade",
+              "merit-dense": "train-merit-dense", ABLATION_REF: "train-merit-sparse"}
+
+    def evaluate_all(*names: str) -> List[Task]:
+        return [evaluate(n, source[n], split, "stage1.pt" if n == ABLATION_REF else "final.pt")
+                for n in names for split in PAPER_SPLITS]
+
+    # In priority order (one GPU: one stage at a time): each model's scores come right after its training.
+    tasks = [
+        Task("corpus", py("merit.data.msp_podcast", "--root", inputs["msp_root"], "--out", c, "--seed", str(seed),
+                          "--noise-train", inputs["noise_train"], "--noise-dev", inputs["noise_dev"],
+                          "--noise-test", inputs["noise_test"], "--workers", str(p["corpus_workers"])),
+             os.path.join(c, "corpus.json")),
+        train("merit-sparse", "sparse_merit", ["corpus"]),
+        *evaluate_all("merit-sparse", ABLATION_REF),
+        train("mtl-naive", "naive_mtl", ["corpus"]),
+        *evaluate_all("mtl-naive"),
+        train("se-preproc-se", "se_only", ["corpus"]),
+        train("se-preproc-ser", "ser_only", ["train-se-preproc-se"],
+              "--enhancer", os.path.join(runs, "se-preproc-se", "final.pt")),
+        Task("cascade", py("merit.train", "--assemble-cascade", os.path.join(runs, "se-preproc-se", "final.pt"),
+                           os.path.join(runs, "se-preproc-ser", "final.pt"), "--name", "se-preproc",
+                           "--out", os.path.join(runs, "se-preproc", "final.pt")),
+             os.path.join(runs, "se-preproc", "final.pt"), ["train-se-preproc-se", "train-se-preproc-ser"]),
+        *evaluate_all("se-preproc"),
+        train("merit-dense", "dense_moe", ["corpus"]),
+        *evaluate_all("merit-dense"),
+    ]
+    for split in PAPER_SPLITS:
+        results = [os.path.join(ev, split, f"{n}.json") for n in scored]
+        out = os.path.join(work, "report", split)
+        tasks.append(Task(f"report-{split}", py("merit.evaluate", "--report", *results, "--reference", "merit-sparse",
+                                                "--out", out),
+                          os.path.join(out, "results.json"), [f"eval-{n}@{split}" for n in scored]))
+    return tasks
+
+
+def apply_overrides(p: Dict, settings: List[str]) -> Dict:
+    """--set KEY=VALUE on a copy of preset `p` (VALUE parsed as the preset's own value's type)."""
+    p = dict(p)
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or key not in p:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(p)}")
+        old = p[key]
+        p[key] = type(old)(float(value)) if isinstance(old, int) and not isinstance(old, bool) else type(old)(value)
+    return p
 
 
 def running_elsewhere(t: Task) -> Optional[int]:
@@ -294,19 +417,37 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", choices=sorted(PRESETS), default="full")
     ap.add_argument("--seed", type=int, default=1, help="corpus seed")
     ap.add_argument("--train-seed", type=int, default=0, help="pretraining / training seed")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, help="stages at once (default: the preset's, else 2)")
+    ap.add_argument("--device", help="--device of every training / evaluation stage (default: the preset's, else cpu)")
+    ap.add_argument("--amp", choices=("none", "bf16", "fp16"), help="--amp of every training stage")
+    ap.add_argument("--workers", type=int, help="--workers of every training / evaluation stage")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one preset value")
+    for key in PAPER_INPUTS:
+        ap.add_argument("--" + key.replace("_", "-"), help="paper preset: " + {
+            "msp_root": "MSP-Podcast 1.11 folder (Audios/, Labels/)", "wavlm": "WavLM-Large checkpoint (local file)",
+            "noise_train": "train noise folder", "noise_dev": "dev noise folder",
+            "noise_test": "test noise folder (unseen in training)"}[key])
     ap.add_argument("--only", nargs="*", help="run only these stages (their inputs must exist)")
     ap.add_argument("--list", action="store_true", help="print the stages and exit")
     ap.add_argument("--fix-ablations", action="store_true",
                     help="also run the fix ablations (stage-1-only runs with one fix off each) and their report")
     a = ap.parse_args(argv)
     work, models_dir = os.path.abspath(a.work), os.path.abspath(a.models)
-    tasks = build_tasks(work, models_dir, PRESETS[a.preset], a.seed, a.train_seed, a.fix_ablations)
+    try:
+        p = apply_overrides(PRESETS[a.preset], a.set)
+    except ValueError as e:
+        ap.error(str(e))
+    inputs = {k: getattr(a, k) for k in PAPER_INPUTS}
+    missing = [k for k, v in inputs.items() if not v]
+    if p.get("kind") == "paper" and missing and not a.list:
+        ap.error("--preset paper needs " + ", ".join("--" + k.replace("_", "-") for k in missing))
+    hw = {"device": a.device, "amp": a.amp, "workers": a.workers}
+    tasks = build_tasks(work, models_dir, p, a.seed, a.train_seed, a.fix_ablations, hw, inputs)
     if a.list:
         for t in tasks:
             print(f"{t.name:28s} <- {','.join(t.deps) or '-':40s} {' '.join(t.cmd[2:])}")
         return 0
-    return run(tasks, work, a.jobs, a.only)
+    return run(tasks, work, a.jobs or p.get("jobs", 2), a.only)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,9 @@ def test_build_with_noise_folders(tree):
     root, noise_dirs, tmp = tree
     out = str(tmp / "out")
     counts = msp_podcast.build(root, out, seed=3, noise_dirs=noise_dirs, workers=1, progress=False)
+    summary = json.loads(open(os.path.join(out, "corpus.json")).read())
+    assert summary["records"] == counts and summary["noise_dirs"] == noise_dirs
+    assert summary["utterances"]["test"] * 3 == counts["test"]  # each test utterance at -5, 0 and 5 dB
     assert counts == {"train": 3, "dev": 1, "test": 2 * 3, "test2": 1 * 3}
     for split in counts:
         recs = mix.read_manifest(os.path.join(out, f"{split}.jsonl"))

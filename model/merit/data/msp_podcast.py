@@ -8,6 +8,7 @@ Expected layout (release 1.11): <root>/Audios/*.wav (16 kHz mono) and <root>/Lab
 columns FileName, EmoClass, EmoAct, EmoVal, EmoDom, SpkrID, Gender, Split_Set. The 4-class task keeps EmoClass A, S, H,
 N (angry, sad, happy, neutral); U, F, D, C, O, X are dropped. Split_Set → manifest:
     Train → train.jsonl    Development → dev.jsonl    Test1 → test.jsonl    Test2 → test2.jsonl    (others dropped)
+OUT/corpus.json (counts and arguments) is written last, when every manifest is complete.
 Noise: with --noise-* folders, each split draws noise files only from its own folder (WAVs, any rate, searched
 recursively), so test noise is unseen; noise_seen is true for train/dev and false for test. Without them the project's
 generated noise is used with the same seen/unseen type split as the generated corpus. Train mixes once at an SNR drawn
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import json
 import multiprocessing as mp
 import os
 import sys
@@ -181,10 +183,16 @@ def build(root: str, out: str, seed: int = 1, noise_dirs: dict[str, str] | None 
         if recs:
             write_manifest(os.path.join(out, f"{split}.jsonl"), recs)
         counts[split] = len(recs)
+    # Written last: marks the manifests complete (merit.recipe's paper preset waits for it).
+    summary = {"source": "msp_podcast", "root": os.path.abspath(root), "seed": seed, "noise_dirs": noise_dirs,
+               "train_snr": list(train_snr), "gain_range": list(gain_range), "limit": limit, "records": counts,
+               "utterances": {s: sum(1 for j in jobs if j["split"] == s) for s in counts}}
+    with open(os.path.join(out, "corpus.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
     return counts
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python3 -m merit.data.msp_podcast", description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", required=True, help="MSP-Podcast 1.11 folder (Audios/, Labels/)")
     ap.add_argument("--out", required=True)
@@ -197,6 +205,11 @@ def main(argv=None) -> int:
                     help="overall mixture gain in dB (default 0 0: real recordings already vary in level)")
     ap.add_argument("--limit", type=int, help="at most this many utterances per split (quick runs)")
     ap.add_argument("--workers", type=int, default=2)
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
     a = ap.parse_args(argv)
     dirs = {"train": a.noise_train, "dev": a.noise_dev, "test": a.noise_test}
     given = {k: v for k, v in dirs.items() if v}
