@@ -17,6 +17,7 @@ import torch
 
 from merit.components import SharedMoE
 from merit.config import MoEConfig, config_from_dict, tiny_config
+from merit.export import legacy_exporter
 from merit.factory import build_model
 from merit.flops import count_flops
 
@@ -166,6 +167,7 @@ def export_moe_graphs(out_dir: str, frames: int = 8 * 149) -> Dict[str, str]:
             output_names=["se", "ser"],
             dynamic_axes={"x": {1: "T"}, "se": {1: "T"}, "ser": {1: "T"}},
             opset_version=17,
+            **legacy_exporter(),
         )
         files[name] = path
     return files

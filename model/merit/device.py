@@ -12,8 +12,9 @@
 - `--amp none | bf16 | fp16`: `torch.autocast(device_type=...)`. bf16 runs on the CPU too (torch 1.13's CPU autocast);
   fp16 is refused on the CPU. fp16 on CUDA needs loss scaling: `grad_scaler()` gives a `GradScaler` then, and a
   disabled one (a pass-through) otherwise, so the training loop has one form. torch 1.13's CPU autocast hands
-  LayerNorm / GroupNorm a bfloat16 input with float32 weights, which they refuse; `prepare` gives those layers a
-  pre-hook that casts their input to their weights' dtype (what CUDA autocast does for them anyway).
+  LayerNorm / GroupNorm a bfloat16 input with float32 weights, which they refuse; `prepare` gives those layers (and
+  the SE head's LSTM) a pre-hook that casts their input to their weights' dtype (what CUDA autocast does for the
+  norms anyway). The losses are computed in float32 outside autocast (`to_float` of the outputs).
 - `--workers N`: batches are made in N `DataLoader` worker processes (0: in the main process). Every example is
   already seeded by its own (seed, step, slot), so what a run sees does not depend on N; the loader has its own
   generator (the global RNG, which drives dropout, is not touched) and `seed_worker` seeds `random` / `numpy` per
@@ -108,24 +109,29 @@ def to_cpu(x: Any) -> Any:
     return map_tensors(x, lambda t: t.detach().cpu())
 
 
-def _norm_input_like_weight(module: nn.Module, args):
+def _input_like_weights(module: nn.Module, args):
     x = args[0] if args else None
     weight = getattr(module, "weight", None)
+    if weight is None:
+        weight = next(module.parameters(), None)  # an LSTM's weight_ih_l0, ...
     if torch.is_tensor(x) and weight is not None and x.is_floating_point() and x.dtype != weight.dtype:
         return (x.to(weight.dtype),) + tuple(args[1:])
     return None
 
 
-_NORMS = (nn.LayerNorm, nn.GroupNorm)
+# Layers that autocast may hand a low-precision input while their weights stay float32: the norms on the CPU with
+# torch 1.13 (they refuse the mix), and the LSTM (CUDA autocast casts cuDNN's LSTM itself in some versions, not in
+# others; with a float32 input it runs either way).
+_MIXED = (nn.LayerNorm, nn.GroupNorm, nn.LSTM)
 _HOOKED = "_merit_amp_hook"
 
 
 def amp_safe_norms(model: nn.Module) -> nn.Module:
-    """Gives every LayerNorm / GroupNorm (once) a pre-hook casting its input to its weights' dtype; a no-op without
-    autocast. Hooks are not part of the state dict: checkpoints and exports are unchanged."""
+    """Gives every LayerNorm / GroupNorm / LSTM (once) a pre-hook casting its input to its weights' dtype; a no-op
+    without autocast. Hooks are not part of the state dict: checkpoints and exports are unchanged."""
     for m in model.modules():
-        if isinstance(m, _NORMS) and not getattr(m, _HOOKED, False):
-            m.register_forward_pre_hook(_norm_input_like_weight)
+        if isinstance(m, _MIXED) and not getattr(m, _HOOKED, False):
+            m.register_forward_pre_hook(_input_like_weights)
             setattr(m, _HOOKED, True)
     return model
 

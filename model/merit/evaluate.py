@@ -149,12 +149,12 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
 
 def _same_length_groups(recs: List[Dict]) -> List[List[Dict]]:
     """Consecutive manifest records whose noisy files have the same number of samples (at most 8 per group)."""
-    import soundfile as sf
+    from merit.data.audio import wav_frames
 
     groups: List[List[Dict]] = []
     last_len = None
     for r in recs:
-        n = sf.info(r["noisy_path"]).frames
+        n = wav_frames(r["noisy_path"])
         if groups and n == last_len and len(groups[-1]) < 8:
             groups[-1].append(r)
         else:

@@ -121,9 +121,18 @@ def export_onnx(model: nn.Module, path: str, trace_batch: int = 2, trace_samples
             dynamic_axes=dynamic_axes,
             opset_version=OPSET,
             do_constant_folding=True,
+            **legacy_exporter(),
         )
     onnx.checker.check_model(onnx.load(path))
     return names
+
+
+def legacy_exporter() -> Dict[str, Any]:
+    """torch.onnx.export's TorchScript exporter, which these graphs are written for: torch >= 2.9 defaults to the
+    dynamo exporter (dynamo=True); 1.13 has no such argument."""
+    import inspect
+
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 def input_specs(cfg: AnyModelConfig) -> List[Dict[str, Any]]:

@@ -38,7 +38,7 @@ import torchaudio
 from torch import Tensor, nn
 
 from merit import device as devices
-from merit.backbones.tiny import TinyBackbone
+from merit.backbones.tiny import TinyBackbone, run_encoder_layer
 from merit.config import BackboneConfig
 from merit.device import Runtime, to_float
 from merit.exact_gradients import exact_conv_gradients
@@ -204,7 +204,7 @@ class MaskedPredictor(nn.Module):
         transformer = model.encoder.transformer
         x = transformer._preprocess(x)
         for layer in transformer.layers:
-            x = layer(x, None)
+            x = run_encoder_layer(layer, x)
         if not transformer.layer_norm_first:
             x = transformer.layer_norm(x)
         return self.head(x)

@@ -329,3 +329,25 @@ def test_resume_moves_the_optimizer_state_to_the_model_and_may_change_precision(
     opt.load_state_dict(last["optimizer"])
     assert optimizer_state_devices(opt) == {torch.device("cpu")}
     assert all(v.device.type == "cpu" for s in opt.state.values() for k, v in s.items() if k == "step")
+
+
+# --------------------------------------------------------------------------------- a machine without soundfile
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32"])
+def test_pcm_wav_reads_the_same_without_soundfile(tmp_path, monkeypatch, subtype):
+    from merit.data import audio
+
+    rng = np.random.default_rng(0)
+    x = np.clip(0.3 * rng.standard_normal((1600, 2)), -0.99, 0.99).astype(np.float32)
+    path = str(tmp_path / f"{subtype}.wav")
+    sf.write(path, x, 8000, subtype=subtype)
+    with_sf = audio.read_wav(path)
+    monkeypatch.setattr(audio, "sf", None)
+    without = audio.read_wav(path)  # resampled 8 -> 16 kHz as well
+    assert without.shape == with_sf.shape == (3200,) and np.allclose(without, with_sf, atol=1e-6)
+    assert audio.wav_frames(path) == 1600
+    audio.write_wav(str(tmp_path / "w.wav"), x[:, 0], 8000)  # PCM16 through the standard library
+    monkeypatch.undo()
+    back, sr = sf.read(str(tmp_path / "w.wav"), dtype="float32")
+    assert sr == 8000 and np.allclose(back, x[:, 0], atol=1 / 32768)

@@ -11,6 +11,13 @@ from torchaudio.models import Wav2Vec2Model, wav2vec2_model
 from merit.config import BackboneConfig
 
 
+def run_encoder_layer(layer: nn.Module, x: Tensor) -> Tensor:
+    """One torchaudio wav2vec2 `EncoderLayer` without a mask: torchaudio 0.13 returns the tensor, 2.x (which added
+    WavLM) a (tensor, position_bias) pair."""
+    out = layer(x, None)
+    return out[0] if isinstance(out, tuple) else out
+
+
 def tiny_wav2vec2_model(cfg: BackboneConfig) -> Wav2Vec2Model:
     """Standard 7-layer conv front end (kernels 10,3,3,3,3,2,2; strides 5,2,2,2,2,2,2 -> 320x, 20 ms hop)."""
     c = cfg.conv_channels
@@ -55,7 +62,7 @@ class TinyBackbone(nn.Module):
         transformer = encoder.transformer
         x = transformer._preprocess(x)  # + positional conv, pre-LN norm, dropout
         for layer in transformer.layers:
-            x = layer(x, None)  # [B, T, D]
+            x = run_encoder_layer(layer, x)  # [B, T, D]
             states.append(x)
         # Mirror torchaudio's Transformer.forward: its post-LN variant applies the final LayerNorm after the last layer.
         if not transformer.layer_norm_first:

@@ -43,6 +43,7 @@ from merit.backbones.checkpoints import (
     open_checkpoint,
     require_file,
 )
+from merit.backbones.tiny import run_encoder_layer
 
 STANDARD_CONV_LAYERS = [(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2
 
@@ -110,7 +111,7 @@ class TorchaudioSSL(nn.Module):
         if self.state0 == "pos_conv":
             states.append(x)
         for layer in transformer.layers:
-            x = layer(x, None)  # [B, T, D]
+            x = run_encoder_layer(layer, x)  # [B, T, D]
             states.append(x)
         return states
 

@@ -5,11 +5,16 @@ Everything works on float32 mono numpy arrays at 16 kHz (SAMPLE_RATE). Kept free
 from __future__ import annotations
 
 import math
+import wave
 from fractions import Fraction
 
 import numpy as np
-import soundfile as sf
 from scipy import signal
+
+try:
+    import soundfile as sf
+except ImportError:  # e.g. a torch-only GPU image: PCM WAV files through the standard library's `wave` instead
+    sf = None
 
 SAMPLE_RATE = 16000
 EMOTIONS = ("angry", "sad", "happy", "neutral")  # the paper's class order A, S, H, N
@@ -17,7 +22,10 @@ EMOTIONS = ("angry", "sad", "happy", "neutral")  # the paper's class order A, S,
 
 def read_wav(path, expect_sr: int | None = SAMPLE_RATE) -> np.ndarray:
     """Reads a WAV file as float32 mono; resamples to `expect_sr` when the file has another rate."""
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if sf is not None:
+        x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    else:
+        x, sr = _read_pcm_wav(path)
     x = x.mean(axis=1)
     if expect_sr is not None and sr != expect_sr:
         x = resample(x, sr, expect_sr)
@@ -26,7 +34,44 @@ def read_wav(path, expect_sr: int | None = SAMPLE_RATE) -> np.ndarray:
 
 def write_wav(path, x: np.ndarray, sr: int = SAMPLE_RATE, subtype: str = "PCM_16") -> None:
     """Writes mono float audio; PCM16 clips at full scale, so callers keep peaks below 1 (see `limit_peak`)."""
-    sf.write(str(path), np.asarray(x, dtype=np.float32), sr, subtype=subtype)
+    if sf is not None:
+        sf.write(str(path), np.asarray(x, dtype=np.float32), sr, subtype=subtype)
+        return
+    if subtype != "PCM_16":
+        raise RuntimeError(f"writing {subtype} WAV needs the soundfile package (only PCM_16 without it)")
+    pcm = np.clip(np.round(np.asarray(x, dtype=np.float64) * 32768.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(sr)
+        f.writeframes(pcm.tobytes())
+
+
+def wav_frames(path) -> int:
+    """The number of sample frames of a WAV file, without reading its samples."""
+    if sf is not None:
+        return int(sf.info(str(path)).frames)
+    with wave.open(str(path), "rb") as f:
+        return f.getnframes()
+
+
+def _read_pcm_wav(path) -> tuple[np.ndarray, int]:
+    """[frames, channels] float32 in [-1, 1) and the rate of an 8/16/24/32-bit PCM WAV (soundfile's scaling)."""
+    try:
+        with wave.open(str(path), "rb") as f:
+            ch, width, sr, raw = f.getnchannels(), f.getsampwidth(), f.getframerate(), f.readframes(f.getnframes())
+    except wave.Error as e:
+        raise RuntimeError(f"{path}: {e}; reading this WAV needs the soundfile package (PCM only without it)") from e
+    if width == 1:
+        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
+    else:
+        dtype = {2: "<i2", 4: "<i4"}[width]
+        x = (np.frombuffer(raw, dtype).astype(np.float64) / float(1 << (8 * width - 1))).astype(np.float32)
+    return x.reshape(-1, ch), sr
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
