@@ -744,8 +744,11 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
         sums: Dict[str, Tensor] = {}
         parts: Dict[str, Tensor] = {}
         finite = True
+        waited = 0.0
         for _ in range(run.accumulate):
+            t_data = time.time()
             clean, noisy, labels, *extra = rt.to_device(next(batches))
+            waited += time.time() - t_data
             if not finite:
                 continue  # the step is skipped; its other micro-batches are still consumed
             with rt.autocast():
@@ -779,7 +782,7 @@ def _train(run: TrainRunConfig, train_manifest: str, dev_manifest: Optional[str]
             shown = parts
         step += 1
         rec = {"step": step, "stage": stage, **{k: round(v.item(), 5) for k, v in shown.items()},
-               "seconds": round(time.time() - t_step, 4)}
+               "seconds": round(time.time() - t_step, 4), "data_seconds": round(waited, 4)}
         history.append(rec)
         if step % run.log_every == 0 or step == total:
             el = time.time() - t0
