@@ -59,6 +59,46 @@ class GroupAudio(torch.utils.data.Dataset):
                 [read_audio(r["clean_path"]) for r in self.groups[k]])
 
 
+class SEMetrics:
+    """The SE metrics of each item (noisy ones from the manifest's cache when there), computed in `workers` processes
+    when there are any: STOI and SSNR of a large test set are CPU work that would otherwise hold up the GPU. Results
+    are written into the items in the order they were added; at most 4 x workers items wait at a time."""
+
+    def __init__(self, workers: int, noisy_cache: Dict[str, Dict]):
+        import collections
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.cache, self.pending, self.limit = noisy_cache, collections.deque(), 4 * max(1, workers)
+        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        self.pool = ProcessPoolExecutor(workers, mp_context=context) if workers > 0 else None
+
+    def add(self, item: Dict, key: str, clean: np.ndarray, noisy: np.ndarray, enhanced: np.ndarray) -> None:
+        cached = self.cache.get(key)
+        if self.pool is None:
+            self._apply(item, key, cached or se_item_metrics(clean, noisy), se_item_metrics(clean, enhanced))
+            return
+        noisy_m = cached or self.pool.submit(se_item_metrics, clean, noisy)
+        self.pending.append((item, key, noisy_m, self.pool.submit(se_item_metrics, clean, enhanced)))
+        while len(self.pending) > self.limit:
+            self._next()
+
+    def _next(self) -> None:
+        item, key, noisy_m, enhanced_m = self.pending.popleft()
+        self._apply(item, key, noisy_m if isinstance(noisy_m, dict) else noisy_m.result(), enhanced_m.result())
+
+    def _apply(self, item: Dict, key: str, noisy_m: Dict, enhanced_m: Dict) -> None:
+        self.cache[key] = noisy_m
+        item.update({k: round(v, 5) for k, v in noisy_m.items()})
+        item.update({k.replace("noisy", "enhanced"): round(v, 5) for k, v in enhanced_m.items()})
+
+    def finish(self) -> None:
+        while self.pending:
+            self._next()
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
 @torch.no_grad()
 def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int] = None,
                         name: Optional[str] = None, reference_size: int = 0,
@@ -66,8 +106,9 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
                         runtime: Optional[Runtime] = None) -> Dict:
     """One model on one manifest. A model with the speaker-reference inputs gets each item's own prosody and, with
     `reference_size` > 0, a reference of that many other items of the same speaker (`reference_emotion`: only those
-    of that emotion, the skewed check); without, weight 0 (judged alone). `runtime`: the device, --amp and the data
-    workers that read the audio (default: CPU, float32, this process); metrics are computed in float32 on the CPU."""
+    of that emotion, the skewed check); without, weight 0 (judged alone). `runtime`: the device, --amp and the
+    workers that read the audio and compute the SE metrics (default: CPU, float32, all in this process); metrics are
+    computed in float32 on the CPU."""
     rt = runtime or Runtime.create()
     model, cfg, data, _ = load_checkpoint(ckpt)
     model = rt.prepare(model)
@@ -87,6 +128,7 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
         references = manifest_references(recs, reference_size, reference_seed, reference_emotion)
         position = {id(r): k for k, r in enumerate(recs)}
     groups = _same_length_groups(recs)
+    metrics = SEMetrics(rt.workers, noisy_cache)
     for group, (noisys, cleans) in zip(groups, rt.loader(GroupAudio(groups), seed=0)):
         # The test mixtures of one utterance share its length: one batched forward without any padding.
         x = rt.to_device(torch.from_numpy(np.stack(noisys)))
@@ -111,13 +153,7 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
             if out.enhanced is not None:
                 enhanced = out.enhanced[b].numpy()
                 n = min(len(clean), len(enhanced))
-                cached = noisy_cache.get(r["noisy"])
-                if cached is None:
-                    cached = se_item_metrics(clean[:n], noisy[:n])
-                    noisy_cache[r["noisy"]] = cached
-                item.update({k: round(v, 5) for k, v in cached.items()})
-                enh = se_item_metrics(clean[:n], enhanced[:n])
-                item.update({k.replace("noisy", "enhanced"): round(v, 5) for k, v in enh.items()})
+                metrics.add(item, r["noisy"], clean[:n], noisy[:n], enhanced[:n])
             if out.gates is not None:
                 per = {t: np.bincount(g.routing[b].numpy(), minlength=num_experts) for t, g in out.gates.items()}
                 for task, counts in per.items():
@@ -131,6 +167,7 @@ def evaluate_checkpoint(ckpt: str, manifest: str, log=print, limit: Optional[int
             last = time.time()
             rate = done / (last - t0)
             log(f"[evaluate {cfg.name}] {done}/{len(recs)} items, {rate:.1f}/s, ETA {(len(recs) - done) / rate:.0f} s")
+    metrics.finish()
     _save_noisy_cache(manifest, noisy_cache)
     summary = evaluation_summary(items, len(EMOTION_CLASSES))
     if route_counts is not None:
@@ -824,7 +861,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "this manifest before exporting (the argmax, so every F1, is unchanged)")
     ap.add_argument("--done", help="with --export: write this marker file listing the exported graphs at the end")
     ap.add_argument("--out", required=True)
-    devices.add_arguments(ap, "with --checkpoint: worker processes reading the test audio (0: this process)")
+    devices.add_arguments(ap, "with --checkpoint: worker processes reading the test audio and computing the SE "
+                              "metrics (0: all in this process)")
     return ap
 
 
