@@ -18,8 +18,13 @@ clip of a seen type at a fresh SNR, then the line (telephone, gain, clipping). E
 slot), so a resumed run sees exactly the examples an uninterrupted one would. The SE head skips its iSTFT while
 training: the loss compares spectra.
 
+On a GPU and at the paper's scale (model/README.md, "Paper scale"): `--device cuda[:N]`, `--amp bf16|fp16`,
+`--workers N` (batches made in DataLoader workers: the same batches with any N), `--accumulate K` (K micro-batches of
+`--batch-size` per optimizer step), `--stage1-epochs / --stage2-epochs`, `--backbone wavlm_large
+--backbone-checkpoint FILE` (config.paper_config's sizes) and `--noise-dir DIR` (on-the-fly noise from WAV files).
+
 Resumable: OUT/last.pt (weights, optimizer, step, loss history) is written every `checkpoint_every` steps and at each
-stage end; rerunning the same command continues from it. OUT/final.pt is the `merit.factory` checkpoint format
+stage end; rerunning the same command continues from it, on any device and in any precision. OUT/final.pt is the `merit.factory` checkpoint format
 (config + state dict, plus `run`, `history`, `data`) that `merit.export --checkpoint` and `merit.evaluate` read.
 """
 from __future__ import annotations
