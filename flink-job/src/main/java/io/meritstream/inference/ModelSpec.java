@@ -12,6 +12,7 @@ import java.io.Serializable;
  * @param deviceFallback whether a CUDA request may fall back to the CPU when CUDA is missing
  * @param intraOpThreads ONNX Runtime threads inside one operator (0 = ONNX Runtime's default: one per core)
  * @param interOpThreads ONNX Runtime threads across independent operators (0 = ONNX Runtime's default)
+ * @param spinWait whether ONNX Runtime's threads spin between the parallel parts of a call instead of sleeping
  * @param fixedBatchMax on CUDA, the largest batch ({@code inference.batch.max}): calls are padded to a few fixed
  *     batch sizes up to it, each warmed up at load ({@link FixedShapeModel}); 0 = shapes as they come
  * @param fixedSamples on CUDA, the window length every call is padded to; 0 with {@code fixedBatchMax} 0
@@ -22,14 +23,15 @@ public record ModelSpec(
         boolean deviceFallback,
         int intraOpThreads,
         int interOpThreads,
+        boolean spinWait,
         int fixedBatchMax,
         int fixedSamples)
         implements Serializable {
 
-    /** A spec without fixed shapes: tools and tests that run the model on the CPU. */
+    /** A spec without fixed shapes and without spinning threads: tools and tests that run the model on the CPU. */
     public ModelSpec(
             String modelPath, InferenceDevice device, boolean deviceFallback, int intraOpThreads, int interOpThreads) {
-        this(modelPath, device, deviceFallback, intraOpThreads, interOpThreads, 0, 0);
+        this(modelPath, device, deviceFallback, intraOpThreads, interOpThreads, false, 0, 0);
     }
 
     public ModelSpec {
@@ -59,6 +61,6 @@ public record ModelSpec(
     public String toString() {
         return (modelPath == null ? "<default model>" : modelPath) + " on " + device
                 + (deviceFallback ? " (cpu fallback)" : "") + ", threads intra " + intraOpThreads + " inter "
-                + interOpThreads;
+                + interOpThreads + (spinWait ? ", spinning" : "");
     }
 }

@@ -109,6 +109,10 @@ public final class OrtModelLoader implements ModelLoader {
             if (spec.interOpThreads() > 0) {
                 options.setInterOpNumThreads(spec.interOpThreads());
             }
+            if (!spec.spinWait()) {
+                options.addConfigEntry("session.intra_op.allow_spinning", "0");
+                options.addConfigEntry("session.inter_op.allow_spinning", "0");
+            }
             if (!device.isCuda()) {
                 return new MeritWindowModel(MeritModel.load(onnx, MeritModel.Expectations.DEFAULT, options), device);
             }

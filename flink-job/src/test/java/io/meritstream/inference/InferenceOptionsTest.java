@@ -28,6 +28,7 @@ class InferenceOptionsTest {
         conf.set(InferenceOptions.DEVICE_FALLBACK, true);
         conf.set(InferenceOptions.INTRA_OP_THREADS, 2);
         conf.set(InferenceOptions.INTER_OP_THREADS, 1);
+        conf.set(InferenceOptions.SPIN_WAIT, true);
         conf.set(InferenceOptions.BATCH_MAX, 16);
         conf.set(InferenceOptions.BATCH_TIMEOUT_MS, 5L);
         conf.set(InferenceOptions.ASYNC_CAPACITY, 16);
@@ -39,6 +40,7 @@ class InferenceOptionsTest {
         assertThat(s.model().deviceFallback()).isTrue();
         assertThat(s.model().intraOpThreads()).isEqualTo(2);
         assertThat(s.model().interOpThreads()).isEqualTo(1);
+        assertThat(s.model().spinWait()).isTrue();
         // On CUDA the calls get fixed shapes: batch sizes up to batch.max, the job's 3 s windows.
         assertThat(s.model().fixedBatchMax()).isEqualTo(16);
         assertThat(s.model().fixedSamples()).isEqualTo(48_000);
@@ -58,8 +60,10 @@ class InferenceOptionsTest {
     }
 
     @Test
-    void onTheCpuCallsKeepTheirShapes() {
+    void onTheCpuCallsKeepTheirShapesAndThreadsSleepBetweenCalls() {
         assertThat(InferenceOptions.settings(new Configuration()).model().fixedShapes())
+                .isFalse();
+        assertThat(InferenceOptions.settings(new Configuration()).model().spinWait())
                 .isFalse();
     }
 

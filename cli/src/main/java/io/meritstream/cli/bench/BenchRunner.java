@@ -366,6 +366,14 @@ public final class BenchRunner {
         conf.set(InferenceOptions.INTRA_OP_THREADS, options.threads());
         conf.set(InferenceOptions.INTER_OP_THREADS, 1);
         conf.set(InferenceOptions.DEVICE, options.device());
+        // Checkpoints to files, as bin/merit's jobs: from about 30 channels on, the windowers' ring buffers (192 KB per
+        // channel) and the windows waiting for inference pass the JobManager's 5 MB in-memory checkpoint storage, and
+        // three failed checkpoints in a row fail the job over; that, not the CPU, was the real-time limit measured
+        // before (0 of 3 checkpoints completed at 32 channels, 1.4 of 2 cores busy).
+        conf.setString("execution.checkpointing.storage", "filesystem");
+        conf.setString(
+                "execution.checkpointing.dir",
+                options.workDir().resolve("checkpoints").toUri().toString());
         if (options.batchMax() != null) {
             conf.set(InferenceOptions.BATCH_MAX, options.batchMax());
             conf.set(InferenceOptions.ASYNC_CAPACITY, Math.max(options.batchMax() * 8, 64));

@@ -371,7 +371,9 @@ public final class PipelineBench implements AutoCloseable {
         conf.setString(OutputTopics.CALL_SUMMARIES_OPTION, topics.summaries);
         conf.setString("kafka.group-id", "bench-" + topics.input);
         conf.setString("kafka.starting-offsets", "earliest");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());
+        // The job's options configure the environment too (checkpoint storage and directory), as bin/merit's launcher
+        // does.
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(settings.parallelism());
         MeritStreamJob.fromConfiguration(conf).build(env);
         JobGraph graph = env.getStreamGraph().getJobGraph();
