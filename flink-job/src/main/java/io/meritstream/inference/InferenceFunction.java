@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * Runs the model on windows: the async function of the inference operator (see {@link Inference#apply}).
  *
  * <p>Each subtask leases the TaskManager's shared model session from {@link SharedModelRegistry} in {@link #open} and
- * feeds it through its own {@link MicroBatcher}; Flink's async capacity bounds the windows in flight, so a slow model
+ * feeds it through its own {@link MicroBatcher} (on a GPU, through the batcher all subtasks of the TaskManager share,
+ * {@link SharedModelRegistry.Lease#sharedBatcher}, whose queue-depth gauge every subtask then reports); Flink's async capacity bounds the windows in flight, so a slow model
  * back-pressures the source. Every window yields exactly one {@link WindowResult}: with the model's outputs, or with
  * {@link WindowResult#failure} set when its batch failed twice, it timed out or the outputs were unusable. Inference
  * problems never fail the job; a model that cannot be loaded does, at start-up.
@@ -35,6 +36,9 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
     private transient SharedModelRegistry.Lease lease;
     private transient WindowModel model;
     private transient MicroBatcher batcher;
+    /** Whether {@link #batcher} is the TaskManager's shared one (on a GPU), which this subtask must not close. */
+    private transient boolean sharedBatcher;
+
     private transient InferenceMetrics metrics;
     /** Windows in the batcher, by identity, so that {@link #timeout} can withdraw them; touched by two threads. */
     private transient Map<WindowRequest, CompletableFuture<WindowInference>> inFlight;
@@ -62,13 +66,18 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
                     model.expertCount(),
                     () -> batcher == null ? 0 : batcher.queueDepth());
             inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
-            batcher = new MicroBatcher(
-                    model,
-                    settings.batchMax(),
-                    settings.batchTimeoutMs(),
-                    settings.callTimeoutMs(),
-                    metrics,
-                    "merit-inference-" + subtask);
+            // A GPU gets one stream of full batches from all slots of the TaskManager; CPU subtasks batch on their own,
+            // so that one slot's backlog does not delay another's windows behind it.
+            sharedBatcher = settings.model().device().isCuda();
+            batcher = sharedBatcher
+                    ? lease.sharedBatcher(settings, metrics)
+                    : new MicroBatcher(
+                            model,
+                            settings.batchMax(),
+                            settings.batchTimeoutMs(),
+                            settings.callTimeoutMs(),
+                            metrics,
+                            "merit-inference-" + subtask);
             LOG.info(
                     "Inference subtask {} uses {} (batches of up to {}, {} ms timeout, {} in flight)",
                     subtask,
@@ -182,7 +191,16 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
     @Override
     public void close() throws Exception {
         try {
-            if (batcher != null) {
+            if (batcher != null && sharedBatcher) {
+                // The other subtasks go on using it: withdraw only this subtask's windows.
+                InferenceFailedException closed =
+                        new InferenceFailedException("inference operator closed before the window ran");
+                List<CompletableFuture<WindowInference>> own;
+                synchronized (inFlight) {
+                    own = List.copyOf(inFlight.values());
+                }
+                own.forEach(f -> f.completeExceptionally(closed));
+            } else if (batcher != null) {
                 batcher.close();
             }
         } finally {

@@ -48,11 +48,12 @@ public final class InferenceOptions {
             .booleanType()
             .defaultValue(false)
             .withDescription("Whether ONNX Runtime's threads spin, waiting for work, between the parallel parts of a"
-                    + " model call (ONNX Runtime's own default) instead of sleeping. Spinning makes a call in a tight"
-                    + " loop a little faster but burns the cores the rest of the job needs between calls: measured"
-                    + " with 'merit bench' on 2 cores, off raised the channels kept in real time from 32 to 48 and"
-                    + " cut the pipeline's CPU per window from 35 to 32 ms. Turn it on for a machine or GPU given"
-                    + " to inference alone.");
+                    + " model call (ONNX Runtime's own default) instead of sleeping. Spinning makes back-to-back calls a little"
+                    + " faster (raw model at batch 8: 76 instead of 87 ms) but burns the cores the rest of the job"
+                    + " needs between calls: measured with 'merit bench' on 2 cores, the job then used 1.9 instead of"
+                    + " 1.45 of the 2 cores for the same 32 to 48 real-time channels, with the same capacity within"
+                    + " the run-to-run noise (54 to 59 windows/s). Turn it on for a machine given to inference"
+                    + " alone.");
 
     public static final ConfigOption<Integer> BATCH_MAX = ConfigOptions.key("inference.batch.max")
             .intType()

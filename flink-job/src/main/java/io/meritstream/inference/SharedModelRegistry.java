@@ -1,7 +1,10 @@
 package io.meritstream.inference;
 
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,17 +72,25 @@ public final class SharedModelRegistry {
         }
     }
 
-    private void release(ModelSpec spec, WindowModel model) throws Exception {
+    private void release(ModelSpec spec, WindowModel model, MicroBatcher.Listener listener) throws Exception {
         WindowModel toClose = null;
+        MicroBatcher batcherToClose = null;
         synchronized (entries) {
             Entry entry = entries.get(spec);
             if (entry == null || entry.model != model) {
                 throw new IllegalStateException("released a lease on " + spec + " that the registry does not hold");
             }
+            if (listener != null) {
+                entry.batcherListeners.remove(listener);
+            }
             if (--entry.references == 0) {
                 entries.remove(spec);
                 toClose = model;
+                batcherToClose = entry.batcher;
             }
+        }
+        if (batcherToClose != null) {
+            batcherToClose.close();
         }
         if (toClose != null) {
             // Outside the lock: nobody holds a lease any more, and a concurrent acquire loads a fresh session.
@@ -91,9 +102,40 @@ public final class SharedModelRegistry {
     private static final class Entry {
         final WindowModel model;
         int references;
+        /** The batcher all leases share ({@link Lease#sharedBatcher}), or null while none asked for it. */
+        MicroBatcher batcher;
+        /**
+         * The listeners of the leases on the shared batcher; the first gets every batch, so that batch metrics are
+         * counted once (by one subtask) and pass to another when that one closes.
+         */
+        final List<MicroBatcher.Listener> batcherListeners = new CopyOnWriteArrayList<>();
 
         Entry(WindowModel model) {
             this.model = model;
+        }
+    }
+
+    /** Hands each batch's news to the first listener still registered. */
+    private static final class FirstListener implements MicroBatcher.Listener {
+        private final List<MicroBatcher.Listener> listeners;
+
+        FirstListener(List<MicroBatcher.Listener> listeners) {
+            this.listeners = listeners;
+        }
+
+        @Override
+        public void batchSucceeded(int size, long nanos) {
+            first().batchSucceeded(size, nanos);
+        }
+
+        @Override
+        public void batchFailed(int size, Throwable cause, boolean willRetry) {
+            first().batchFailed(size, cause, willRetry);
+        }
+
+        private MicroBatcher.Listener first() {
+            Iterator<MicroBatcher.Listener> it = listeners.iterator(); // a snapshot: leases may close meanwhile
+            return it.hasNext() ? it.next() : new MicroBatcher.Listener() {};
         }
     }
 
@@ -101,6 +143,7 @@ public final class SharedModelRegistry {
     public final class Lease implements AutoCloseable {
         private final ModelSpec spec;
         private final WindowModel model;
+        private MicroBatcher.Listener batcherListener;
         private boolean released;
 
         private Lease(ModelSpec spec, WindowModel model) {
@@ -112,11 +155,40 @@ public final class SharedModelRegistry {
             return model;
         }
 
+        /**
+         * The one batcher of this model that every lease on it shares, made by the first lease that asks with {@code
+         * settings}' batch limits, and closed with the model when the last lease closes. For a GPU: one stream of
+         * full batches from all the TaskManager's slots instead of one small batch per slot. {@code listener} hears of
+         * batches while it is the first listener still registered (metrics count each batch once).
+         */
+        public MicroBatcher sharedBatcher(InferenceSettings settings, MicroBatcher.Listener listener) {
+            synchronized (entries) {
+                Entry entry = entries.get(spec);
+                if (entry == null || entry.model != model || released) {
+                    throw new IllegalStateException("the lease on " + spec + " is closed");
+                }
+                if (entry.batcher == null) {
+                    entry.batcher = new MicroBatcher(
+                            model,
+                            settings.batchMax(),
+                            settings.batchTimeoutMs(),
+                            settings.callTimeoutMs(),
+                            new FirstListener(entry.batcherListeners),
+                            "merit-inference-shared");
+                }
+                if (batcherListener == null) {
+                    batcherListener = listener;
+                    entry.batcherListeners.add(listener);
+                }
+                return entry.batcher;
+            }
+        }
+
         @Override
         public synchronized void close() throws Exception {
             if (!released) {
                 released = true;
-                release(spec, model);
+                release(spec, model, batcherListener);
             }
         }
     }

@@ -61,6 +61,38 @@ class InferenceFunctionTest {
     }
 
     @Test
+    void onAGpuTheSubtasksOfATaskManagerFillOneBatchTogether() throws Exception {
+        ModelSpec gpu =
+                new ModelSpec("fake-" + SPEC_IDS.incrementAndGet() + ".onnx", InferenceDevice.cuda(0), false, 1, 1);
+        // Batches of 4, formed only when full (or at the end of input): two subtasks of 2 windows each share one.
+        InferenceSettings s = new InferenceSettings(gpu, 4, 60_000, 16, 120_000);
+        FakeWindowModel model = new FakeWindowModel("fake gpu");
+        ModelLoader loader = spec -> model;
+        try (var first = harness(new InferenceFunction(s, loader), s);
+                var second = harness(new InferenceFunction(s, loader), s)) {
+            first.open();
+            second.open();
+            first.processElement(request("s1", 0, 1, 48000), 0);
+            first.processElement(request("s1", 1, 2, 48000), 1);
+            second.processElement(request("s2", 0, 3, 48000), 0);
+            second.processElement(request("s2", 1, 4, 48000), 1);
+            first.endInput();
+            second.endInput();
+            assertThat(model.batchSizes()).containsExactly(4);
+            assertThat(first.extractOutputValues())
+                    .extracting(r -> r.sessionId)
+                    .containsOnly("s1")
+                    .hasSize(2);
+            assertThat(second.extractOutputValues())
+                    .extracting(r -> r.sessionId)
+                    .containsOnly("s2")
+                    .hasSize(2);
+            assertThat(model.closed).isFalse();
+        }
+        assertThat(model.closed).as("closed with the last subtask").isTrue();
+    }
+
+    @Test
     void everyWindowGetsItsResultWithProbabilitiesAndRoutingHistograms() throws Exception {
         InferenceSettings s = settings(2, 5, 60_000);
         FakeWindowModel model = new FakeWindowModel("fake 2.0");

@@ -122,4 +122,57 @@ class SharedModelRegistryTest {
         }
         assertThat(loaded.get(0).closed).isTrue();
     }
+
+    @Test
+    void leasesShareOneBatcherThatClosesWithTheLastLease() throws Exception {
+        SharedModelRegistry registry = new SharedModelRegistry();
+        ModelSpec gpu = new ModelSpec("/models/a.onnx", InferenceDevice.cuda(0), false, 2, 1);
+        // Batches of 4, formed only when full: the windows of two subtasks must ride in one call.
+        InferenceSettings settings = new InferenceSettings(gpu, 4, 60_000, 16, 120_000);
+        List<Integer> heardByA = new ArrayList<>();
+        List<Integer> heardByB = new ArrayList<>();
+        SharedModelRegistry.Lease a = registry.acquire(gpu, loader);
+        SharedModelRegistry.Lease b = registry.acquire(gpu, loader);
+        MicroBatcher batcherA = a.sharedBatcher(settings, new Listening(heardByA));
+        MicroBatcher batcherB = b.sharedBatcher(settings, new Listening(heardByB));
+        assertThat(batcherB).isSameAs(batcherA);
+
+        List<java.util.concurrent.CompletableFuture<WindowInference>> results = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            results.add(batcherA.submit(new float[1_000]));
+            results.add(batcherB.submit(new float[1_000]));
+        }
+        for (var r : results) {
+            r.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertThat(loaded.get(0).batchSizes()).containsExactly(4);
+        assertThat(heardByA).containsExactly(4); // each batch counted once, by the first lease
+        assertThat(heardByB).isEmpty();
+
+        a.close(); // the other subtask goes on, and now hears of the batches
+        for (int i = 0; i < 4; i++) {
+            results.add(batcherB.submit(new float[1_000]));
+        }
+        for (var r : results) {
+            r.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertThat(heardByB).containsExactly(4);
+        assertThat(loaded.get(0).closed).isFalse();
+
+        b.close();
+        assertThat(loaded.get(0).closed).isTrue();
+        assertThat(batcherB.submit(new float[1_000]))
+                .failsWithin(java.time.Duration.ofSeconds(1))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withMessageContaining("closed");
+        assertThatThrownBy(() -> b.sharedBatcher(settings, new Listening(heardByB)))
+                .hasMessageContaining("is closed");
+    }
+
+    private record Listening(List<Integer> sizes) implements MicroBatcher.Listener {
+        @Override
+        public void batchSucceeded(int size, long nanos) {
+            sizes.add(size);
+        }
+    }
 }

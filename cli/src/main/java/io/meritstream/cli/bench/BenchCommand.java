@@ -76,6 +76,13 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
     int[] channels = {16, 24, 32, 48, 64, 96, 128};
 
     @Option(
+            names = "--spin-wait",
+            description =
+                    "ONNX Runtime's threads spin between the parallel parts of a call (inference.threads.spin-wait),"
+                            + " for the raw bench and the pipeline alike; default: they sleep, as in the job.")
+    boolean spinWait;
+
+    @Option(
             names = "--profile",
             paramLabel = "DIR",
             description = "After the measurements, run the capacity backlog twice more under async-profiler and"
@@ -164,6 +171,7 @@ public final class BenchCommand implements Callable<Integer>, LogFileOwner {
                 delivery,
                 dir,
                 device,
+                spinWait,
                 profile,
                 null, // timings and MatMul sizes as --quick says
                 null);

@@ -51,11 +51,19 @@ public record BenchModel(Path onnx, Path card, boolean isDefault) {
 
     /**
      * The ONNX Runtime session spec of the raw bench: {@code device} ('cpu', 'cuda' or 'cuda:N', as the job's option
-     * takes it, without a CPU fallback), {@code threads} intra-op. The pipeline gets the same through its options.
+     * takes it, without a CPU fallback), {@code threads} intra-op, spinning or sleeping threads. The pipeline gets the
+     * same through its options.
      */
-    public ModelSpec spec(int threads, String device) {
+    public ModelSpec spec(int threads, String device, boolean spinWait) {
         return new ModelSpec(
-                onnx.toString(), InferenceDevice.parse(InferenceOptions.DEVICE.key(), device), false, threads, 1);
+                onnx.toString(),
+                InferenceDevice.parse(InferenceOptions.DEVICE.key(), device),
+                false,
+                threads,
+                1,
+                spinWait,
+                0,
+                0);
     }
 
     public ModelCard readCard() throws IOException {

@@ -62,6 +62,7 @@ public final class BenchRunner {
             String delivery,
             Path workDir,
             String device,
+            boolean spinWait,
             Path profileDir,
             Timing.Budget timingOverride,
             int[] matmulSizes) {}
@@ -82,6 +83,7 @@ public final class BenchRunner {
         report.put("quick", options.quick());
         report.put("threads", options.threads());
         report.put("device", options.device());
+        report.put("spin_wait", options.spinWait());
         ObjectNode machine = report.putObject("machine");
         machine.put("cores", Machine.cores());
         machine.set("load_average_at_start", loads());
@@ -109,7 +111,8 @@ public final class BenchRunner {
         // 1. Raw ONNX Runtime.
         step("raw ONNX Runtime, batch sizes " + Arrays.toString(options.batchSizes()));
         OrtBench.ModelResult raw;
-        try (WindowModel windowModel = new OrtModelLoader().load(model.spec(options.threads(), options.device()))) {
+        try (WindowModel windowModel =
+                new OrtModelLoader().load(model.spec(options.threads(), options.device(), options.spinWait()))) {
             raw = OrtBench.model(windowModel, options.batchSizes(), windowSamples, rawBudget());
         }
         ObjectNode rawNode = report.putObject("raw_ort");
@@ -366,6 +369,7 @@ public final class BenchRunner {
         conf.set(InferenceOptions.INTRA_OP_THREADS, options.threads());
         conf.set(InferenceOptions.INTER_OP_THREADS, 1);
         conf.set(InferenceOptions.DEVICE, options.device());
+        conf.set(InferenceOptions.SPIN_WAIT, options.spinWait());
         // Checkpoints to files, as bin/merit's jobs: from about 30 channels on, the windowers' ring buffers (192 KB per
         // channel) and the windows waiting for inference pass the JobManager's 5 MB in-memory checkpoint storage, and
         // three failed checkpoints in a row fail the job over; that, not the CPU, was the real-time limit measured
