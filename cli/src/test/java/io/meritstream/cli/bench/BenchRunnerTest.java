@@ -32,6 +32,7 @@ class BenchRunnerTest {
                 "at-least-once",
                 work,
                 "cpu",
+                false,
                 null,
                 new Timing.Budget(1, 2, 0, 2),
                 new int[] {64, 128});
