@@ -10,6 +10,7 @@ import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.conversation.ConversationConfig;
+import io.meritstream.conversation.ConversationOptions;
 import io.meritstream.conversation.ConversationStage;
 import io.meritstream.inference.Inference;
 import io.meritstream.inference.InferenceOptions;
@@ -219,6 +220,12 @@ public class MeritStreamJob {
         InferenceSettings inference = InferenceOptions.settings(conf);
         AnalyticsConfig analytics = AnalyticsConfig.fromConfiguration(conf);
         ConversationConfig conversation = ConversationConfig.fromConfiguration(conf);
+        if (conversation.stateTtlMs <= analytics.idleTimeoutMs) {
+            // Analytics ends a silent channel after its idle timeout; a call state dropped before that loses its FINAL.
+            throw new IllegalArgumentException("Option '" + ConversationOptions.STATE_TTL.key() + "' ("
+                    + conversation.stateTtlMs + " ms) must exceed '" + AnalyticsOptions.IDLE_TIMEOUT.key() + "' ("
+                    + analytics.idleTimeoutMs + " ms), or a call whose channel went silent loses its FINAL summary");
+        }
         Duration interval =
                 conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).orElse(DEFAULT_CHECKPOINT_INTERVAL);
         MeritStreamJob job = new MeritStreamJob(

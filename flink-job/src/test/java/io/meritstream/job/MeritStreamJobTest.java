@@ -136,6 +136,17 @@ class MeritStreamJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("kafka.topic.emotion-alerts")
                 .hasMessageContaining("kafka.topic.emotion-events");
+        assertThatThrownBy(() -> MeritStreamJob.buildFromConfiguration(
+                        Configuration.fromMap(Map.of(
+                                "kafka.bootstrap-servers",
+                                "b:9092",
+                                "conversation.state-ttl",
+                                "5 min",
+                                "analytics.idle-timeout",
+                                "10 min")),
+                        env))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'conversation.state-ttl' (300000 ms) must exceed 'analytics.idle-timeout'");
         assertThat(env.getTransformations()).isEmpty();
     }
 
