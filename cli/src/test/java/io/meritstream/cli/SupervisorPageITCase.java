@@ -132,14 +132,14 @@ class SupervisorPageITCase {
                     assertThat(replayed.get()).as("merit replay's exit code").isZero();
                     assertThat(browser.findElements(By.cssSelector("#live-calls .call")))
                             .isEmpty();
-                    checkFinished(browser, state);
+                    eventually(browser, () -> checkFinished(browser, state));
                     screenshot(browser, SCREENSHOT_END);
 
                     // A page opened now rebuilds the same from the server's snapshot.
                     browser.navigate().refresh();
                     wait.until(ExpectedConditions.attributeToBe(By.id("status"), "data-state", "connected"));
                     wait.until(ExpectedConditions.presenceOfElementLocated(finished));
-                    checkFinished(browser, state);
+                    eventually(browser, () -> checkFinished(browser, state));
                     assertThat(browser.findElements(By.cssSelector(alert))).hasSize(1);
                     assertThat(browser.findElement(By.id("finished-count")).getText())
                             .isEqualTo("3");
@@ -157,6 +157,21 @@ class SupervisorPageITCase {
                 assertThat(feed.undecodable()).isZero();
             }
         }
+    }
+
+    /**
+     * Runs the checks until they pass (30 s at most): a finished card is drawn again when a later record of the call
+     * arrives (its FINAL call summary comes after the channels' session summaries), which makes elements found before
+     * stale and the page a moment behind the server's state.
+     */
+    private static void eventually(WebDriver browser, Runnable checks) {
+        new WebDriverWait(browser, Duration.ofSeconds(30), Duration.ofMillis(200))
+                .ignoring(StaleElementReferenceException.class)
+                .ignoring(AssertionError.class)
+                .until(d -> {
+                    checks.run();
+                    return true;
+                });
     }
 
     /** The finished card: the channels' dominant emotions and peaks, and the conversation metrics when the job sent them. */
