@@ -6,6 +6,7 @@ import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.TrendKind;
+import io.meritstream.cli.kafka.ClientProperties;
 import io.meritstream.cli.kafka.OutputTopics;
 import io.meritstream.job.MeritStreamJob;
 import io.meritstream.kafka.EmbeddedKafkaBroker;
@@ -34,14 +35,12 @@ import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -518,12 +517,8 @@ public final class PipelineBench implements AutoCloseable {
         }
 
         void start(Consumer<Arrival> listener) {
-            Properties p = kafka.clientProperties();
-            p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-            p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
+            KafkaConsumer<byte[], byte[]> consumer =
+                    new KafkaConsumer<>(ClientProperties.committedBytesConsumer(kafka.clientProperties()));
             List<TopicPartition> partitions = new ArrayList<>();
             for (String topic : List.of(topics.events, topics.trends, topics.alerts)) {
                 consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));

@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** Kafka client properties of the CLI's own producers and consumers: bootstrap servers plus an optional file. */
 public final class ClientProperties {
@@ -25,5 +27,20 @@ public final class ClientProperties {
         }
         props.put("bootstrap.servers", bootstrapServers);
         return props;
+    }
+
+    /**
+     * {@code client} plus what every consumer of the job's outputs here needs: raw bytes (the records decode by their
+     * fingerprint), committed records only ({@code isolation.level=read_committed}), and no automatic offset commits.
+     * A fresh copy; the caller adds its group (or none), client id and starting position.
+     */
+    public static Properties committedBytesConsumer(Properties client) {
+        Properties config = new Properties();
+        config.putAll(client);
+        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        return config;
     }
 }

@@ -29,7 +29,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,13 +101,8 @@ public final class OutputCollector implements AutoCloseable {
         for (String topic : handlers.keySet()) {
             counts.put(topic, 0L);
         }
-        Properties config = new Properties();
-        config.putAll(clientProperties);
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Properties config = ClientProperties.committedBytesConsumer(clientProperties);
         config.putIfAbsent(ConsumerConfig.GROUP_ID_CONFIG, "merit-collect-" + UUID.randomUUID());
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromEarliest ? "earliest" : "latest");
         config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "merit-collect");
         this.consumer = new KafkaConsumer<>(config);

@@ -4,6 +4,7 @@ import io.meritstream.avro.CallSummary;
 import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
+import io.meritstream.cli.kafka.ClientProperties;
 import io.meritstream.cli.kafka.OutputTopics;
 import io.meritstream.schemas.SingleObjectCodec;
 import java.time.Duration;
@@ -27,7 +28,6 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,13 +84,8 @@ public final class SupervisorFeed implements AutoCloseable {
         if (handlers.size() != 4) {
             throw new IllegalArgumentException("events, trends, alerts and summaries must be four different topics");
         }
-        Properties config = new Properties();
-        config.putAll(clientProperties);
+        Properties config = ClientProperties.committedBytesConsumer(clientProperties);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         // Looking a topic up must not create it (a typo in a topic option would make an empty topic).
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "merit-watch");
