@@ -332,7 +332,6 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         ChannelActivity activity = activity(s, r.windowIndex, timeMs, fired, r.finalWindow);
         activity.ownedMs = toMs(owned);
         activity.speech = speech;
-        activity.negativity = hop.negativity();
         if (usable) {
             activity.emotionProbabilities = r.emotionProbabilities.clone();
             activity.firstFrame = speechHop.firstFrame();

@@ -9,8 +9,7 @@ import io.meritstream.dsp.Fft;
  * from flat, spectrum while noise is close to flat. Mains hum is tonal too, so flatness cannot reject it, but its
  * energy sits below 300 Hz: measured on call-01's agent channel (hum at 15 dB SNR), the enhancer's residual during
  * the agent's silence was -45 dBFS over the whole band, right at the threshold, and -53 dBFS in the speech band, while
- * the agent's speech is at -39 dBFS median there. The window's speech ratio is the fraction of its whole frames that
- * are speech.
+ * the agent's speech is at -39 dBFS median there.
  *
  * <p>Holds scratch buffers: one instance per operator instance, not thread-safe.
  */
@@ -66,21 +65,6 @@ public final class SpeechActivity {
 
     public int frameSamples() {
         return frameSamples;
-    }
-
-    /** Fraction of the whole frames in {@code samples[from, to)} judged speech; 0 when there is no whole frame. */
-    public float speechRatio(float[] samples, int from, int to) {
-        int frames = Math.max(0, (to - from) / frameSamples);
-        if (frames == 0) {
-            return 0f;
-        }
-        int speech = 0;
-        for (int f = 0; f < frames; f++) {
-            if (isSpeech(samples, from + f * frameSamples)) {
-                speech++;
-            }
-        }
-        return (float) speech / frames;
     }
 
     boolean isSpeech(float[] samples, int offset) {

@@ -2,6 +2,7 @@ package io.meritstream.inference;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -43,19 +44,16 @@ final class FixedShapeModel implements WindowModel {
         return sizes.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    int[] batchSizes() {
-        return batchSizes.clone();
-    }
-
-    /** Runs each fixed shape once on silence, so that no first call with it happens under a deadline. */
+    /**
+     * Runs each fixed shape once on silence, so that no first call with it happens under a deadline. With "no
+     * reference" rows, which a model without the speaker-reference inputs ignores.
+     */
     void warmUp() throws Exception {
         for (int b : batchSizes) {
-            float[][] silence = new float[b][samples];
-            if (model.usesSpeakerReference()) {
-                model.run(silence, SpeakerReferenceInputs.of(rowsOfNone(b)), new ModelCall());
-            } else {
-                model.run(silence);
-            }
+            model.run(
+                    new float[b][samples],
+                    SpeakerReferenceInputs.of(Collections.nCopies(b, SpeakerReferenceInputs.Row.NONE)),
+                    new ModelCall());
         }
     }
 
@@ -92,9 +90,11 @@ final class FixedShapeModel implements WindowModel {
         }
         float[][] padded = new float[bucket(batch.length)][];
         for (int i = 0; i < padded.length; i++) {
-            padded[i] = i < batch.length && n == samples
-                    ? batch[i]
-                    : Arrays.copyOf(i < batch.length ? batch[i] : new float[0], samples);
+            if (i >= batch.length) {
+                padded[i] = new float[samples]; // a silent row
+            } else {
+                padded[i] = n == samples ? batch[i] : Arrays.copyOf(batch[i], samples);
+            }
         }
         return padded;
     }
@@ -122,10 +122,6 @@ final class FixedShapeModel implements WindowModel {
                 Arrays.copyOf(out.emotionLogits(), rows),
                 out.routingSe() == null ? null : Arrays.copyOf(out.routingSe(), rows),
                 out.routingSer() == null ? null : Arrays.copyOf(out.routingSer(), rows));
-    }
-
-    private static List<SpeakerReferenceInputs.Row> rowsOfNone(int rows) {
-        return java.util.Collections.nCopies(rows, SpeakerReferenceInputs.Row.NONE);
     }
 
     @Override

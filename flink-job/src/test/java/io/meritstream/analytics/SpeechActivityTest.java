@@ -11,20 +11,20 @@ class SpeechActivityTest {
 
     @Test
     void silenceHasNoSpeech() {
-        assertThat(vad.speechRatio(new float[WINDOW], 0, WINDOW)).isZero();
+        assertThat(speechRatio(new float[WINDOW], 0, WINDOW)).isZero();
     }
 
     @Test
     void voicedSignalIsSpeech() {
         float[] voiced = TestSignals.voiced(WINDOW, 0.3, 1);
-        assertThat(vad.speechRatio(voiced, 0, WINDOW)).isGreaterThan(0.95f);
+        assertThat(speechRatio(voiced, 0, WINDOW)).isGreaterThan(0.95f);
     }
 
     @Test
     void loudWhiteNoiseIsNotSpeechAlthoughItPassesTheEnergyTest() {
         float[] noise = TestSignals.whiteNoise(WINDOW, -20, 2);
         assertThat(TestSignals.rmsDb(noise)).isGreaterThan(-45);
-        assertThat(vad.speechRatio(noise, 0, WINDOW)).isLessThan(0.05f);
+        assertThat(speechRatio(noise, 0, WINDOW)).isLessThan(0.05f);
     }
 
     @Test
@@ -44,7 +44,7 @@ class SpeechActivityTest {
         }
         assertThat(TestSignals.rmsDb(hum)).isCloseTo(-35, within(0.1));
         assertThat(vad.spectralFlatness(hum, 0)).isLessThan(0.1);
-        assertThat(vad.speechRatio(hum, 0, WINDOW)).isZero();
+        assertThat(speechRatio(hum, 0, WINDOW)).isZero();
     }
 
     @Test
@@ -59,23 +59,23 @@ class SpeechActivityTest {
     void voicedSignalBelowTheEnergyThresholdIsNotSpeech() {
         float[] quiet = TestSignals.voiced(WINDOW, 0.001, 3);
         assertThat(TestSignals.rmsDb(quiet)).isLessThan(-45);
-        assertThat(vad.speechRatio(quiet, 0, WINDOW)).isZero();
+        assertThat(speechRatio(quiet, 0, WINDOW)).isZero();
     }
 
     @Test
     void ratioIsTheFractionOfSpeechFrames() {
         float[] half = new float[WINDOW];
         System.arraycopy(TestSignals.voiced(WINDOW / 2, 0.3, 4), 0, half, 0, WINDOW / 2);
-        assertThat(vad.speechRatio(half, 0, WINDOW)).isCloseTo(0.5f, within(0.02f));
+        assertThat(speechRatio(half, 0, WINDOW)).isCloseTo(0.5f, within(0.02f));
     }
 
     @Test
     void onlyTheGivenRangeIsJudged() {
         float[] x = new float[WINDOW];
         System.arraycopy(TestSignals.voiced(16_000, 0.3, 5), 0, x, 32_000, 16_000);
-        assertThat(vad.speechRatio(x, 0, 32_000)).isZero();
-        assertThat(vad.speechRatio(x, 32_000, WINDOW)).isGreaterThan(0.95f);
-        assertThat(vad.speechRatio(x, 0, 100)).as("no whole frame").isZero();
+        assertThat(speechRatio(x, 0, 32_000)).isZero();
+        assertThat(speechRatio(x, 32_000, WINDOW)).isGreaterThan(0.95f);
+        assertThat(speechRatio(x, 0, 100)).as("no whole frame").isZero();
     }
 
     @Test
@@ -84,5 +84,23 @@ class SpeechActivityTest {
         double voiced = vad.spectralFlatness(TestSignals.voiced(320, 0.3, 7), 0);
         assertThat(noise).isBetween(0.4, 0.8);
         assertThat(voiced).isLessThan(0.1);
+    }
+
+    /**
+     * Fraction of the whole frames in {@code samples[from, to)} the rule calls speech, judged as the job does (the
+     * energy speech gate); 0 without a whole frame.
+     */
+    private float speechRatio(float[] samples, int from, int to) {
+        int frames = Math.max(0, (to - from) / vad.frameSamples());
+        if (frames == 0) {
+            return 0f;
+        }
+        boolean[] speech = new boolean[frames];
+        new EnergySpeechGate(vad).judge(samples, from, frames, new float[0], speech);
+        int count = 0;
+        for (boolean s : speech) {
+            count += s ? 1 : 0;
+        }
+        return (float) count / frames;
     }
 }

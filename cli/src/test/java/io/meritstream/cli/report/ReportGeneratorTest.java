@@ -1,5 +1,6 @@
 package io.meritstream.cli.report;
 
+import static io.meritstream.cli.TestRecords.probs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -223,11 +224,6 @@ class ReportGeneratorTest {
             }
         }
         return colours.size();
-    }
-
-    private static EmotionProbabilities probs(float angry) {
-        float rest = (1 - angry) / 3;
-        return new EmotionProbabilities(angry, rest, rest, rest);
     }
 
     private static EmotionTrend trend(String channel, int window, EmotionProbabilities p, TrendKind kind) {
