@@ -161,6 +161,37 @@ def write_prosody_fixture(out_dir: str) -> Dict:
     return index
 
 
+STREAM_SAMPLES = 72000  # 4.5 s: four whole windows and a final partial one, as the job's windower cuts it
+
+
+def write_streaming_fixture(out_dir: str, seed: int) -> Dict:
+    """The fixture model (same seed) split into the streaming encoder and classifier (merit.streaming, the shipped
+    model's shape), a 4.5 s signal, and what PyTorch streams out of it:
+    each window's emotion logits and the cross-faded enhanced signal (Java parity of the job's streaming path)."""
+    from merit.streaming import StreamingShape, export_streaming, stream_waveform
+
+    torch.manual_seed(seed)
+    model = build_model(fixture_config()).eval()
+    randomise_reference_branch(model, seed)
+    shape = StreamingShape.of(16000, 3.0, 1.0, 0.48, 0.16, 0.16)
+    os.makedirs(out_dir, exist_ok=True)
+    export_streaming(model, shape, out_dir, "sparse_merit_fixture_stream",
+                     data="untrained (random initialisation, parity fixture)")
+    x = synthetic_speech(1, STREAM_SAMPLES, seed=4000)
+    # No speaker reference yet (weight 0), as in a channel's first windows: the job's windower then sends none.
+    out = stream_waveform(model, torch.from_numpy(x), shape)
+    tensors = {"waveform": _write_tensor(out_dir, "waveform.f32", x),
+               "enhanced": _write_tensor(out_dir, "enhanced.f32", out.enhanced.numpy()),
+               "window_logits": _write_tensor(out_dir, "window_logits.f32",
+                                              torch.cat(out.window_logits, 0).numpy())}
+    index = {"model": "sparse_merit_fixture_stream.onnx", "seed": seed, "byte_order": "little-endian",
+             "tensors": tensors}
+    with open(os.path.join(out_dir, "references.json"), "w") as f:
+        json.dump(index, f, indent=2)
+        f.write("\n")
+    return index
+
+
 def generate(out_dir: str, first_seed: int = 0) -> Dict:
     cfg = fixture_config()
     inputs = {f"b{b}_n{n}": [synthetic_speech(b, n, seed=1000 + i), *reference_inputs_for(b, 2000 + i)]
@@ -189,6 +220,7 @@ def generate(out_dir: str, first_seed: int = 0) -> Dict:
         cases.append({"name": name, "batch": b, "samples": n, "tensors": tensors})
     write_se_identity_model(out_dir)
     write_prosody_fixture(os.path.join(out_dir, "prosody"))
+    write_streaming_fixture(os.path.join(out_dir, "streaming"), seed)
     index = {
         "model": os.path.basename(onnx_path),
         "card": os.path.basename(card_path),
@@ -208,7 +240,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="merit.fixtures", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="fixture directory (flink-job/src/test/resources/fixtures)")
     parser.add_argument("--seed", type=int, default=0, help="first initialisation seed to try")
+    parser.add_argument("--streaming-only", action="store_true",
+                        help="only the streaming fixture (OUT/streaming), from the seed in OUT/references.json")
     args = parser.parse_args(argv)
+    if args.streaming_only:
+        with open(os.path.join(args.out, "references.json")) as f:
+            seed = json.load(f)["seed"]
+        print(json.dumps(write_streaming_fixture(os.path.join(args.out, "streaming"), seed)["tensors"]["window_logits"]))
+        return
     index = generate(args.out, args.seed)
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print(json.dumps({"out": args.out, "seed": index["seed"], "routing_margin": index["routing_margin"], "bytes": total}))

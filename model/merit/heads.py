@@ -155,16 +155,29 @@ class SERHead(nn.Module):
 
     def level_channels(self, waveform: Tensor, frames: int) -> Tensor:
         """[B, N] -> [B, T, 2]: absolute level ((dB + 40) / 20) and level below the loudest frame (dB / 20)."""
-        db = frame_level_db(waveform)[:, :frames]  # [B, T]
+        return self.levels_from_db(frame_level_db(waveform)[:, :frames])
+
+    @staticmethod
+    def levels_from_db(db: Tensor) -> Tensor:
+        """Frame levels in dB [B, T] -> the level channels [B, T, 2] (see level_channels)."""
         rel = db - db.max(dim=1, keepdim=True).values
         return torch.stack([(db + 40.0) / 20.0, rel / 20.0], dim=-1)
 
     def forward(self, features: Tensor, waveform: Optional[Tensor] = None,
                 reference: Optional["ReferenceInputs"] = None) -> Tensor:
+        db = None
         if self.cfg.level_features:
             if waveform is None:
                 raise ValueError("this SER head uses level features: pass the waveform")
-            features = torch.cat([features, self.level_channels(waveform, features.shape[1])], dim=-1)
+            db = frame_level_db(waveform)[:, :features.shape[1]]
+        return self.classify(features, db, reference)
+
+    def classify(self, features: Tensor, frame_db: Optional[Tensor],
+                 reference: Optional["ReferenceInputs"] = None) -> Tensor:
+        """SER features [B, T, D] and their frames' levels in dB [B, T] (level-feature heads only) -> logits [B, C].
+        The streaming classifier calls this on frames cached from several hops (merit.streaming)."""
+        if self.cfg.level_features:
+            features = torch.cat([features, self.levels_from_db(frame_db)], dim=-1)
         logits = self.mlp(self.pool(features))
         # No reference inputs mean no reference: the branch would add nothing (it is gated by the weight).
         if self.reference is not None and reference is not None:

@@ -4,6 +4,7 @@ import io.meritstream.avro.EmotionAlert;
 import io.meritstream.avro.EmotionEvent;
 import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
+import io.meritstream.inference.StreamingClassifier;
 import io.meritstream.inference.WindowResult;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -30,8 +31,14 @@ public final class AnalyticsStage {
             DataStream<ChannelActivity> channelActivity) {}
 
     public static Outputs apply(DataStream<WindowResult> results, AnalyticsConfig config) {
+        return apply(results, config, null);
+    }
+
+    /** With a streaming model's classifier ({@link StreamingClassifier.Spec#of}; null for a window model). */
+    public static Outputs apply(
+            DataStream<WindowResult> results, AnalyticsConfig config, StreamingClassifier.Spec classifier) {
         SingleOutputStreamOperator<EmotionEvent> events = results.keyBy(ChannelAnalytics.keySelector(), Types.STRING)
-                .process(new ChannelAnalytics(config), ChannelAnalytics.EMOTION_EVENT_TYPE)
+                .process(new ChannelAnalytics(config, classifier), ChannelAnalytics.EMOTION_EVENT_TYPE)
                 .name(NAME)
                 .uid(UID);
         return new Outputs(

@@ -1,5 +1,6 @@
 package io.meritstream.analytics;
 
+import ai.onnxruntime.OrtException;
 import io.meritstream.avro.AlertEvidence;
 import io.meritstream.avro.Emotion;
 import io.meritstream.avro.EmotionAlert;
@@ -8,9 +9,12 @@ import io.meritstream.avro.EmotionTrend;
 import io.meritstream.avro.EnhancedAudioChunk;
 import io.meritstream.avro.SessionSummary;
 import io.meritstream.avro.TrendKind;
+import io.meritstream.inference.ModelOutputs;
+import io.meritstream.inference.StreamingClassifier;
 import io.meritstream.inference.WindowResult;
 import io.meritstream.metrics.MetricNames;
 import io.meritstream.session.InputClock;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,6 +96,9 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
     private transient ValueState<ChannelState> state;
     private transient MapState<Long, WindowResult> pending;
     private transient SpeechGate speechGate;
+    // Null for a window model.
+    private final StreamingClassifier.Spec classifierSpec;
+    private transient StreamingClassifier classifier;
     // A channel's windows come every hop (1 s by default): a gap of 10 s in all of them is a stall of the input.
     private static final long INPUT_STALL_AFTER_MS = 10_000;
 
@@ -113,7 +120,16 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
     transient Histogram latency;
 
     public ChannelAnalytics(AnalyticsConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * @param classifier a streaming model's classifier (its results carry SER features, not probabilities), or null for
+     *     a window model
+     */
+    public ChannelAnalytics(AnalyticsConfig config, StreamingClassifier.Spec classifier) {
         this.config = config;
+        this.classifierSpec = classifier;
     }
 
     /** The key this function must be keyed by: session + channel. */
@@ -139,6 +155,14 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 .getMapState(new MapStateDescriptor<>(
                         "analytics-pending", Types.LONG, TypeInformation.of(WindowResult.class)));
         speechGate = SpeechGate.of(config);
+        if (classifierSpec != null) {
+            try {
+                classifier = StreamingClassifier.open(classifierSpec);
+            } catch (IOException | OrtException e) {
+                throw new IllegalStateException(
+                        "cannot open the streaming model's classifier " + classifierSpec.path(), e);
+            }
+        }
         clock = new InputClock(INPUT_STALL_AFTER_MS, config.idleTimeoutMs, config.idleTimeoutMs);
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
@@ -169,6 +193,9 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
     public void close() throws Exception {
         if (speechGate != null) {
             speechGate.close();
+        }
+        if (classifier != null) {
+            classifier.close();
         }
         super.close();
     }
@@ -287,13 +314,17 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
             s.audio.init(r.hopSamples);
         }
 
+        classifyStreamed(r, s);
         boolean usable = usable(r);
         boolean speech = false;
         SpeechTrack.Hop speechHop = null;
+        // A window model's enhanced audio is its window; a streaming model's, its hop plus the cross-fade before it.
+        long audioStart = r.serFrames == null ? r.startSample : r.enhancedStartSample;
         if (usable) {
             s.modelVersion = r.modelVersion == null ? "" : r.modelVersion;
-            s.audio.add(r.startSample, r.windowSamples, r.enhanced, valid);
-            speechHop = s.speech.advance(speechGate, r.enhanced, r.startSample, valid);
+            int audioValid = (int) Math.max(0, Math.min(r.enhanced.length, r.startSample + valid - audioStart));
+            s.audio.add(audioStart, r.enhanced.length, r.enhanced, audioValid);
+            speechHop = s.speech.advance(speechGate, r.enhanced, audioStart, audioValid);
             float speechRatio = speechHop.ratio();
             speech = speechRatio >= config.minSpeechRatio;
             if (!speech) {
@@ -327,7 +358,7 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
         if (r.finalWindow) {
             fired.addAll(finish(s, ctx));
         } else {
-            emitAudio(s, s.audio.drain(r.startSample + Math.max(0, r.hopSamples)), ctx);
+            emitAudio(s, s.audio.drain(audioStart + Math.max(0, r.hopSamples)), ctx);
         }
         ChannelActivity activity = activity(s, r.windowIndex, timeMs, fired, r.finalWindow);
         activity.ownedMs = toMs(owned);
@@ -505,12 +536,40 @@ public class ChannelAnalytics extends KeyedProcessFunction<String, WindowResult,
                 .build();
     }
 
+    /**
+     * A streaming model's result has the SER features of its hop, not probabilities: the classifier pools them with the
+     * channel's earlier hops into the window's. A failed window breaks the run of hops the next one pools over.
+     */
+    private void classifyStreamed(WindowResult r, ChannelState s) {
+        if (r.serFrames == null || r.failed()) {
+            if (classifierSpec != null) {
+                s.emotionHistory.breakAt(r.windowIndex);
+            }
+            return;
+        }
+        if (classifier == null) {
+            r.failure = "a streaming model's result (SER features, no emotion) reached analytics without the model's"
+                    + " classifier";
+            return;
+        }
+        EmotionHistory history = s.emotionHistory;
+        int frames = history.push(r.windowIndex, r.serFrames, r.frameDb, classifierSpec.hopsPerWindow());
+        try {
+            r.emotionProbabilities = ModelOutputs.softmax(classifier.logits(
+                    history.frames, history.frameDb, frames, r.prosody, r.speakerRef, r.speakerRefWeight));
+        } catch (OrtException | RuntimeException e) {
+            r.failure = "emotion classifier failed: " + e;
+            history.breakAt(r.windowIndex);
+        }
+    }
+
     /** A result analytics can use: not failed, with outputs of the shapes the model card promises. */
     private static boolean usable(WindowResult r) {
-        if (r.failed() || r.enhanced == null || r.emotionProbabilities == null) {
+        if (r.failed() || r.enhanced == null || r.emotionProbabilities == null || r.enhanced.length == 0) {
             return false;
         }
-        if (r.emotionProbabilities.length != Emotions.COUNT || r.enhanced.length < r.windowSamples) {
+        boolean wholeWindow = r.serFrames == null;
+        if (r.emotionProbabilities.length != Emotions.COUNT || (wholeWindow && r.enhanced.length < r.windowSamples)) {
             return false;
         }
         for (float p : r.emotionProbabilities) {

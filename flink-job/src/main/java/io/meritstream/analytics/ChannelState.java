@@ -28,6 +28,8 @@ public class ChannelState {
     public SpeechTrack speech = new SpeechTrack();
     public TrendTracker trend = new TrendTracker();
     public SpikeDetector spikes = new SpikeDetector();
+    /** A streaming model's SER features of the latest hops; empty for window models. */
+    public EmotionHistory emotionHistory = new EmotionHistory();
 
     public ChannelState() {}
 }

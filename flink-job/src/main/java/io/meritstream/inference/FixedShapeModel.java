@@ -115,13 +115,22 @@ final class FixedShapeModel implements WindowModel {
         int n = rows == 0 ? 0 : batch[0].length;
         float[][] enhanced = new float[rows][];
         for (int i = 0; i < rows; i++) {
-            enhanced[i] = out.enhanced()[i].length == n ? out.enhanced()[i] : Arrays.copyOf(out.enhanced()[i], n);
+            // A streaming encoder's rows are never padded in length (every chunk has the same), only in number.
+            boolean whole = out.isStreaming() || out.enhanced()[i].length == n;
+            enhanced[i] = whole ? out.enhanced()[i] : Arrays.copyOf(out.enhanced()[i], n);
         }
         return new BatchOutput(
                 enhanced,
-                Arrays.copyOf(out.emotionLogits(), rows),
+                out.emotionLogits() == null ? null : Arrays.copyOf(out.emotionLogits(), rows),
                 out.routingSe() == null ? null : Arrays.copyOf(out.routingSe(), rows),
-                out.routingSer() == null ? null : Arrays.copyOf(out.routingSer(), rows));
+                out.routingSer() == null ? null : Arrays.copyOf(out.routingSer(), rows),
+                out.serFrames() == null ? null : Arrays.copyOf(out.serFrames(), rows),
+                out.frameDb() == null ? null : Arrays.copyOf(out.frameDb(), rows));
+    }
+
+    @Override
+    public ModelCard.Streaming streaming() {
+        return model.streaming();
     }
 
     @Override

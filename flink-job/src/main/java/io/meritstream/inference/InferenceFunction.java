@@ -139,8 +139,22 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
         try {
             int[] se = ModelOutputs.histogram(inference.routingSe(), model.expertCount());
             int[] ser = ModelOutputs.histogram(inference.routingSer(), model.expertCount());
-            r.emotionProbabilities = ModelOutputs.softmax(inference.emotionLogits());
             r.enhanced = inference.enhanced();
+            ModelCard.Streaming streaming = model.streaming();
+            if (streaming == null) {
+                r.emotionProbabilities = ModelOutputs.softmax(inference.emotionLogits());
+                r.enhancedStartSample = r.startSample;
+            } else {
+                // Analytics pools the hop's SER features with the window's earlier hops (StreamingClassifier), and
+                // the speaker reference goes there with them.
+                r.serFrames = inference.serFrames();
+                r.frameDb = inference.frameDb();
+                r.enhancedStartSample =
+                        r.startSample + r.windowSamples - streaming.lookaheadSamples() - inference.enhanced().length;
+                r.prosody = request.prosody;
+                r.speakerRef = request.speakerRef;
+                r.speakerRefWeight = request.speakerRefWeight;
+            }
             r.routingSe = se;
             r.routingSer = ser;
             metrics.routing(se, ser);
@@ -172,7 +186,7 @@ public class InferenceFunction extends RichAsyncFunction<WindowRequest, WindowRe
         r.channel = request.channel;
         r.windowIndex = request.windowIndex;
         r.startSample = request.startSample;
-        r.windowSamples = request.samples == null ? 0 : request.samples.length;
+        r.windowSamples = request.samples == null ? 0 : request.chunkOffset + request.samples.length;
         r.hopSamples = request.hopSamples;
         r.validSamples = request.validSamples;
         r.finalWindow = request.finalWindow;

@@ -32,6 +32,11 @@ import java.util.TreeSet;
  * int64 [B, T] and {@code gate_se} / {@code gate_ser} float32 [B, T, E]. A graph whose card declares {@code
  * speaker_reference} takes {@code prosody}, {@code speaker_ref} and {@code speaker_ref_weight} as well ({@link
  * SpeakerReferenceInputs}). {@code run} is thread-safe (ORT sessions are).
+ *
+ * <p>A streaming model's graph ({@link ModelCard#isStreaming}) is its per-hop encoder: {@code waveform} [B, C + H] in,
+ * {@code enhanced} [B, H + X], {@code ser_frames} [B, F, D], {@code frame_db} [B, F] and {@code routing_se} / {@code
+ * routing_ser} [B, F] out, without emotion logits (its classifier runs in analytics, {@link StreamingClassifier}) and
+ * without the speaker-reference inputs (they go to the classifier).
  */
 public final class MeritModel implements AutoCloseable {
 
@@ -46,7 +51,11 @@ public final class MeritModel implements AutoCloseable {
     public static final String ROUTING_SER = "routing_ser";
     public static final String GATE_SE = "gate_se";
     public static final String GATE_SER = "gate_ser";
+    public static final String SER_FRAMES = "ser_frames";
+    public static final String FRAME_DB = "frame_db";
     private static final List<String> REQUIRED_OUTPUTS = List.of(ENHANCED, EMOTION_LOGITS);
+    private static final List<String> STREAMING_OUTPUTS =
+            List.of(ENHANCED, SER_FRAMES, FRAME_DB, ROUTING_SE, ROUTING_SER);
     private static final List<String> EXPERT_OUTPUTS = List.of(ROUTING_SE, ROUTING_SER, GATE_SE, GATE_SER);
 
     /** What the job feeds the model; {@link #load(Path, Expectations, OrtSession.SessionOptions)} checks the card. */
@@ -118,6 +127,9 @@ public final class MeritModel implements AutoCloseable {
 
     /** Checks the graph against the contract and the card; returns the number of experts (0 without routing). */
     private static int checkGraph(OrtSession session, ModelCard card, Path onnxPath) throws OrtException {
+        if (card.isStreaming()) {
+            return checkStreamingGraph(session, card, onnxPath);
+        }
         Set<String> inputs = session.getInputNames();
         Set<String> expectedInputs = card.usesSpeakerReference() ? REFERENCE_INPUTS : Set.of(INPUT);
         if (!inputs.equals(expectedInputs)) {
@@ -152,6 +164,25 @@ public final class MeritModel implements AutoCloseable {
         NodeInfo gate = session.getOutputInfo().get(GATE_SE);
         long[] shape = ((TensorInfo) gate.getInfo()).getShape();
         return (int) shape[shape.length - 1];
+    }
+
+    private static int checkStreamingGraph(OrtSession session, ModelCard card, Path onnxPath) {
+        if (!session.getInputNames().equals(Set.of(INPUT))) {
+            throw new IllegalArgumentException("Streaming model " + onnxPath + " has inputs "
+                    + new TreeSet<>(session.getInputNames()) + " but its encoder takes exactly [" + INPUT + "]");
+        }
+        if (!new TreeSet<>(session.getOutputNames()).equals(new TreeSet<>(STREAMING_OUTPUTS))
+                || !new TreeSet<>(card.outputNames()).equals(new TreeSet<>(STREAMING_OUTPUTS))) {
+            throw new IllegalArgumentException("Streaming model " + onnxPath + " has outputs "
+                    + new TreeSet<>(session.getOutputNames()) + " (card: " + new TreeSet<>(card.outputNames())
+                    + ") but its encoder has exactly " + new TreeSet<>(STREAMING_OUTPUTS));
+        }
+        int experts = ModelCard.expertsOf(card);
+        if (experts <= 0) {
+            throw new IllegalArgumentException(
+                    "Streaming model card for " + onnxPath + " has no 'config.moe.num_experts'");
+        }
+        return experts;
     }
 
     /**
@@ -194,7 +225,7 @@ public final class MeritModel implements AutoCloseable {
         Map<String, OnnxTensor> feeds = new HashMap<>();
         try (OnnxTensor tensor = OnnxTensor.createTensor(env, input, new long[] {batch, samples})) {
             feeds.put(INPUT, tensor);
-            if (usesSpeakerReference()) {
+            if (usesSpeakerReference() && !card.isStreaming()) {
                 SpeakerReferenceInputs ref = reference != null
                         ? reference
                         : SpeakerReferenceInputs.of(Collections.nCopies(batch, SpeakerReferenceInputs.Row.NONE));
@@ -222,6 +253,14 @@ public final class MeritModel implements AutoCloseable {
             throws OrtException {
         try (OrtSession.Result result = runOptions == null ? session.run(feeds) : session.run(feeds, runOptions)) {
             float[][] enhanced = floats2d(result, ENHANCED, batch);
+            if (card.isStreaming()) {
+                return MeritOutput.streaming(
+                        enhanced,
+                        floats2d(result, SER_FRAMES, batch),
+                        floats2d(result, FRAME_DB, batch),
+                        longs2d(result, ROUTING_SE, batch),
+                        longs2d(result, ROUTING_SER, batch));
+            }
             float[][] logits = floats2d(result, EMOTION_LOGITS, batch);
             if (expertCount == 0) {
                 return new MeritOutput(enhanced, logits, null, null, null, null);
@@ -295,7 +334,10 @@ public final class MeritModel implements AutoCloseable {
         return card.classes();
     }
 
-    /** Whether the graph takes the speaker-reference inputs (its card says so). */
+    /**
+     * Whether the model takes the speaker-reference inputs (its card says so); a streaming model takes them in its
+     * classifier, not in this graph.
+     */
     public boolean usesSpeakerReference() {
         return card.usesSpeakerReference();
     }

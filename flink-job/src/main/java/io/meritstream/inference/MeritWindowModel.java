@@ -19,8 +19,7 @@ public final class MeritWindowModel implements WindowModel {
 
     @Override
     public BatchOutput run(float[][] batch) throws Exception {
-        MeritOutput out = model.run(batch, null, null);
-        return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
+        return BatchOutput.of(model.run(batch, null, null));
     }
 
     @Override
@@ -30,7 +29,13 @@ public final class MeritWindowModel implements WindowModel {
 
     @Override
     public boolean usesSpeakerReference() {
-        return model.usesSpeakerReference();
+        // A streaming encoder does not take the reference: its classifier does, in analytics.
+        return model.usesSpeakerReference() && !model.card().isStreaming();
+    }
+
+    @Override
+    public ModelCard.Streaming streaming() {
+        return model.card().streaming();
     }
 
     /**
@@ -46,8 +51,7 @@ public final class MeritWindowModel implements WindowModel {
                 }
             });
             try {
-                MeritOutput out = model.run(batch, reference, options);
-                return new BatchOutput(out.enhanced(), out.emotionLogits(), out.routingSe(), out.routingSer());
+                return BatchOutput.of(model.run(batch, reference, options));
             } finally {
                 // Before the options are closed: the abort action must not reach freed native memory.
                 call.finished();

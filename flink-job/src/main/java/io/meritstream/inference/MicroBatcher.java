@@ -302,18 +302,32 @@ public final class MicroBatcher implements AutoCloseable {
             throw new IllegalStateException("model returned enhanced audio for "
                     + (out.enhanced() == null ? "no" : out.enhanced().length) + " windows, expected " + b);
         }
-        if (out.emotionLogits() == null || out.emotionLogits().length != b) {
-            throw new IllegalStateException("model returned emotion logits for "
-                    + (out.emotionLogits() == null ? "no" : out.emotionLogits().length) + " windows, expected " + b);
-        }
-        for (int i = 0; i < b; i++) {
-            if (out.enhanced()[i].length != n) {
-                throw new IllegalStateException(
-                        "model returned " + out.enhanced()[i].length + " enhanced samples for an input of " + n);
+        if (out.isStreaming()) {
+            // A streaming encoder's enhanced hop has its own length (H + X), the same for every row.
+            checkRows("ser_frames", out.serFrames(), b);
+            checkRows("frame_db", out.frameDb(), b);
+        } else {
+            if (out.emotionLogits() == null || out.emotionLogits().length != b) {
+                throw new IllegalStateException("model returned emotion logits for "
+                        + (out.emotionLogits() == null ? "no" : out.emotionLogits().length) + " windows, expected "
+                        + b);
+            }
+            for (int i = 0; i < b; i++) {
+                if (out.enhanced()[i].length != n) {
+                    throw new IllegalStateException(
+                            "model returned " + out.enhanced()[i].length + " enhanced samples for an input of " + n);
+                }
             }
         }
         checkRouting("routing_se", out.routingSe(), b);
         checkRouting("routing_ser", out.routingSer(), b);
+    }
+
+    private static void checkRows(String name, float[][] rows, int b) {
+        if (rows == null || rows.length != b) {
+            throw new IllegalStateException("model returned " + name + " for " + (rows == null ? "no" : rows.length)
+                    + " windows, expected " + b);
+        }
     }
 
     private static void checkRouting(String name, long[][] routing, int b) {
@@ -324,9 +338,20 @@ public final class MicroBatcher implements AutoCloseable {
     }
 
     private WindowInference split(BatchOutput out, int i, int length) {
+        if (out.isStreaming()) {
+            // Every row is the hop's own: no padding to cut, and the model's row arrays are not shared.
+            return new WindowInference(
+                    out.enhanced()[i],
+                    null,
+                    out.routingSe()[i],
+                    out.routingSer()[i],
+                    out.serFrames()[i],
+                    out.frameDb()[i]);
+        }
         int frames = model.frameCount(length);
+        float[] enhanced = out.enhanced()[i];
         return new WindowInference(
-                Arrays.copyOf(out.enhanced()[i], length),
+                enhanced.length == length ? enhanced : Arrays.copyOf(enhanced, length),
                 out.emotionLogits()[i].clone(),
                 trim(out.routingSe(), i, frames),
                 trim(out.routingSer(), i, frames));

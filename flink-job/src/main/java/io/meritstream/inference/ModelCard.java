@@ -26,6 +26,7 @@ import java.util.List;
  * @param config the full training config, as JSON text
  * @param speakerReferenceVersion the version of the speaker-reference features the graph takes as extra inputs
  *     ({@code speaker_reference.version}); 0 when it takes none
+ * @param streaming how a streaming model's two graphs run ({@code streaming}), or null for a window model
  */
 public record ModelCard(
         String name,
@@ -39,7 +40,8 @@ public record ModelCard(
         List<String> classes,
         List<OutputSpec> outputs,
         String config,
-        int speakerReferenceVersion) {
+        int speakerReferenceVersion,
+        Streaming streaming) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -51,6 +53,35 @@ public record ModelCard(
      * @param shape dimensions: symbolic names ({@code B}, {@code N}, {@code T}) or sizes, as text
      */
     public record OutputSpec(String name, String dtype, List<String> shape) {}
+
+    /**
+     * A streaming model ({@code model/merit/streaming.py}): the card's graph is the encoder, run once per hop on the hop
+     * and {@code contextSamples} before it ({@code waveform} [B, C + H]); its {@code enhanced} output [B, H + X] ends
+     * {@code lookaheadSamples} before the chunk does and starts {@code overlapSamples} before its hop; {@code
+     * ser_frames} [B, F, D] and {@code frame_db} [B, F] are the hop's SER features, which the classifier graph beside it
+     * ({@code classifierFile}) pools over the window's last {@code hopsPerWindow} hops.
+     */
+    public record Streaming(
+            int contextSamples,
+            int hopSamples,
+            int lookaheadSamples,
+            int overlapSamples,
+            int hopsPerWindow,
+            int framesPerHop,
+            int featureDim,
+            String classifierFile,
+            String classifierSha256) {
+
+        /** Samples the encoder takes per hop: C + H. */
+        public int chunkSamples() {
+            return contextSamples + hopSamples;
+        }
+
+        /** Samples of enhanced audio the encoder returns per hop: H + X. */
+        public int enhancedSamples() {
+            return hopSamples + overlapSamples;
+        }
+    }
 
     public ModelCard {
         classes = List.copyOf(classes);
@@ -108,7 +139,37 @@ public record ModelCard(
                 classes,
                 outputs,
                 root.path("config").toString(),
-                root.path("speaker_reference").path("version").asInt(0));
+                root.path("speaker_reference").path("version").asInt(0),
+                streaming(root.get("streaming"), cardPath));
+    }
+
+    private static Streaming streaming(JsonNode node, Path cardPath) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        JsonNode classifier = required(node, "classifier", cardPath);
+        Streaming s = new Streaming(
+                required(node, "context_samples", cardPath).asInt(),
+                required(node, "hop_samples", cardPath).asInt(),
+                required(node, "lookahead_samples", cardPath).asInt(),
+                required(node, "overlap_samples", cardPath).asInt(),
+                required(node, "hops_per_window", cardPath).asInt(),
+                required(node, "frames_per_hop", cardPath).asInt(),
+                required(node, "feature_dim", cardPath).asInt(),
+                required(classifier, "file", cardPath).asText(),
+                required(classifier, "sha256", cardPath).asText());
+        if (s.hopSamples() <= 0
+                || s.contextSamples() < 0
+                || s.lookaheadSamples() < 0
+                || s.overlapSamples() < 0
+                || s.lookaheadSamples() + s.overlapSamples() > s.contextSamples()
+                || s.hopsPerWindow() <= 0
+                || s.framesPerHop() <= 0
+                || s.featureDim() <= 0) {
+            throw new IllegalArgumentException(
+                    "Model card " + cardPath + " has an inconsistent 'streaming' section: " + s);
+        }
+        return s;
     }
 
     private static JsonNode required(JsonNode node, String field, Path cardPath) {
@@ -121,6 +182,20 @@ public record ModelCard(
 
     public boolean usesSpeakerReference() {
         return speakerReferenceVersion > 0;
+    }
+
+    /** Experts of the card's config ({@code config.moe.num_experts}); 0 for models without experts. */
+    public static int expertsOf(ModelCard card) {
+        try {
+            return JSON.readTree(card.config()).path("moe").path("num_experts").asInt(0);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** Whether this is a streaming model (an encoder per hop plus a classifier; {@link #streaming}). */
+    public boolean isStreaming() {
+        return streaming != null;
     }
 
     /** Output names in graph order. */

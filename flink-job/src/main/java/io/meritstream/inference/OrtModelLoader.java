@@ -131,7 +131,9 @@ public final class OrtModelLoader implements ModelLoader {
             if (!spec.fixedShapes()) {
                 return model;
             }
-            FixedShapeModel fixed = new FixedShapeModel(model, spec.fixedBatchMax(), spec.fixedSamples());
+            // A streaming encoder's rows are its chunk, whatever the window length.
+            int samples = model.streaming() != null ? model.streaming().chunkSamples() : spec.fixedSamples();
+            FixedShapeModel fixed = new FixedShapeModel(model, spec.fixedBatchMax(), samples);
             long start = System.nanoTime();
             try {
                 fixed.warmUp();

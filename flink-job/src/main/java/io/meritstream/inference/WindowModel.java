@@ -39,6 +39,14 @@ public interface WindowModel extends AutoCloseable {
         return run(batch, call);
     }
 
+    /**
+     * How a streaming model runs ({@link ModelCard.Streaming}), or null for a window model: the batcher then gets each
+     * hop's chunk and returns SER features instead of logits.
+     */
+    default ModelCard.Streaming streaming() {
+        return null;
+    }
+
     /** Emotion class names in the order of the logits. */
     java.util.List<String> classes();
 

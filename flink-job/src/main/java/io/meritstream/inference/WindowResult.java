@@ -30,10 +30,27 @@ public class WindowResult {
     /** Arrival time at the job of the newest frame in the window, epoch ms: the start of end-to-end latency. */
     public long lastArrivalMs;
 
-    /** Enhanced waveform, windowSamples long, 16 kHz; null when {@link #failure} is set. */
+    /**
+     * Enhanced waveform, 16 kHz, from {@link #enhancedStartSample}: the whole window for a window model, the hop plus
+     * its cross-fade for a streaming one; null when {@link #failure} is set.
+     */
     public float[] enhanced;
-    /** Softmax of the emotion logits in the model card's class order (angry, sad, happy, neutral); null on failure. */
+    /** Timeline position of {@code enhanced[0]}: the window start for a window model. */
+    public long enhancedStartSample;
+    /**
+     * Softmax of the emotion logits in the model card's class order (angry, sad, happy, neutral); null on failure, and
+     * from a streaming model until analytics' classifier fills it in from {@link #serFrames}.
+     */
     public float[] emotionProbabilities;
+    /** A streaming model's SER features of the window's newest hop, [F·D] frame-major; null for window models. */
+    public float[] serFrames;
+    /** A streaming model's frame levels in dB of the newest hop [F]; null for window models. */
+    public float[] frameDb;
+    /** The window's speaker-reference inputs, carried for a streaming model's classifier; null otherwise. */
+    public float[] prosody;
+
+    public float[] speakerRef;
+    public float speakerRefWeight;
     /** Frames the SE task routed to each expert; empty for models without experts. */
     public int[] routingSe = new int[0];
     /** Frames the SER task routed to each expert; empty for models without experts. */

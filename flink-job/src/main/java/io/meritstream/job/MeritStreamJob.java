@@ -15,7 +15,9 @@ import io.meritstream.conversation.ConversationStage;
 import io.meritstream.inference.Inference;
 import io.meritstream.inference.InferenceOptions;
 import io.meritstream.inference.InferenceSettings;
+import io.meritstream.inference.ModelCard;
 import io.meritstream.inference.OrtModelLoader;
+import io.meritstream.inference.StreamingClassifier;
 import io.meritstream.inference.WindowResult;
 import io.meritstream.ingest.DecodedFrame;
 import io.meritstream.ingest.FrameDecoder;
@@ -155,6 +157,8 @@ public class MeritStreamJob {
     private Duration checkpointInterval;
     // The options it was built from, for the checkpoint settings (CheckpointDefaults); null otherwise.
     private ReadableConfig options;
+    // The model's card, read on first use where the job is built.
+    private transient ModelCard modelCard;
 
     /** The whole job, from source to the six sinks. */
     public MeritStreamJob(
@@ -313,7 +317,7 @@ public class MeritStreamJob {
      */
     public DataStream<WindowRequest> windows(DataStream<IngestRecord> records) {
         return DataStreamUtils.reinterpretAsKeyedStream(frames(records), DecodedFrame::streamKey, Types.STRING)
-                .process(new SessionWindower(windowing, speakerReferenceForModel()))
+                .process(new SessionWindower(windowing, speakerReferenceForModel(), streamingChunkSamples()))
                 .name("session windower")
                 .uid(UID_WINDOWER);
     }
@@ -323,14 +327,43 @@ public class MeritStreamJob {
      * them), else null. Read from the card at build time, so a graph without the inputs runs as before.
      */
     private SpeakerReferenceConfig speakerReferenceForModel() {
-        if (inference == null) {
-            return null;
+        return inference != null && modelCard().usesSpeakerReference() ? speakerReference : null;
+    }
+
+    /**
+     * For a streaming model, the samples of each window its encoder takes (context plus hop), after checking that the
+     * windowing is the one it was exported for; 0 for a window model (or without inference).
+     */
+    private int streamingChunkSamples() {
+        if (inference == null || !modelCard().isStreaming()) {
+            return 0;
         }
-        try {
-            return OrtModelLoader.card(inference.model()).usesSpeakerReference() ? speakerReference : null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the model card of " + inference.model(), e);
+        ModelCard.Streaming streaming = modelCard().streaming();
+        if (streaming.hopSamples() != windowing.hopSamples()
+                || streaming.hopSamples() * streaming.hopsPerWindow() != windowing.windowSamples()) {
+            throw new IllegalArgumentException("The streaming model " + modelCard() + " runs hops of "
+                    + streaming.hopSamples() + " samples pooled over windows of " + streaming.hopsPerWindow()
+                    + " hops, but options '" + WindowingConfig.HOP.key() + "' / '" + WindowingConfig.WINDOW.key()
+                    + "' give " + windowing.hopSamples() + " / " + windowing.windowSamples() + " samples");
         }
+        if (!windowing.earlyFirstWindow()) {
+            throw new IllegalArgumentException("The streaming model " + modelCard() + " needs option '"
+                    + WindowingConfig.EARLY_FIRST_WINDOW.key() + "' true: it runs every hop once, the first one"
+                    + " included");
+        }
+        return streaming.chunkSamples();
+    }
+
+    /** The model's card, read once where the job is built. */
+    private ModelCard modelCard() {
+        if (modelCard == null) {
+            try {
+                modelCard = OrtModelLoader.card(inference.model());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the model card of " + inference.model(), e);
+            }
+        }
+        return modelCard;
     }
 
     /** Runs the model on every window ({@link Inference}); one result per window, failed windows included. */
@@ -340,7 +373,8 @@ public class MeritStreamJob {
 
     /** Keyed analytics of the window results ({@link AnalyticsStage}): the four output streams. */
     public AnalyticsStage.Outputs analyse(DataStream<WindowResult> results) {
-        return AnalyticsStage.apply(results, requireWholeJob(analytics));
+        AnalyticsConfig config = requireWholeJob(analytics);
+        return AnalyticsStage.apply(results, config, StreamingClassifier.Spec.of(inference.model(), modelCard()));
     }
 
     /** Each output stream to its sink. */

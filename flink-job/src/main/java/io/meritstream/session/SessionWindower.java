@@ -60,6 +60,8 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
     private final WindowingConfig config;
     // Null when the model takes no speaker reference.
     private final SpeakerReferenceConfig speakerReference;
+    // A streaming model's chunk per window (its context plus the hop), or 0 for the whole window.
+    private final int chunkSamples;
 
     private transient SpeakerReferenceTracker referenceTracker;
     private transient InputClock clock;
@@ -91,8 +93,21 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
      *     windows then carry no prosody)
      */
     public SessionWindower(WindowingConfig config, SpeakerReferenceConfig speakerReference) {
+        this(config, speakerReference, 0);
+    }
+
+    /**
+     * @param chunkSamples for a streaming model, the samples its encoder takes per hop (context plus hop): each window
+     *     then carries only its last {@code chunkSamples}; 0 = the whole window
+     */
+    public SessionWindower(WindowingConfig config, SpeakerReferenceConfig speakerReference, int chunkSamples) {
         this.config = Objects.requireNonNull(config, "config");
         this.speakerReference = speakerReference;
+        if (chunkSamples < 0 || chunkSamples > config.windowSamples()) {
+            throw new IllegalArgumentException("the model's chunk of " + chunkSamples + " samples does not fit in the"
+                    + " window of " + config.windowSamples() + " (option '" + WindowingConfig.WINDOW.key() + "')");
+        }
+        this.chunkSamples = chunkSamples;
     }
 
     @Override
@@ -377,6 +392,11 @@ public class SessionWindower extends KeyedProcessFunction<String, DecodedFrame, 
                 stream.speakerReference = new ChannelReference();
             }
             referenceTracker.attach(stream.speakerReference, request);
+        }
+        if (chunkSamples > 0 && chunkSamples < samples.length) {
+            // After the reference, which analyses the whole window: the model itself needs only the chunk.
+            request.chunkOffset = samples.length - chunkSamples;
+            request.samples = Arrays.copyOfRange(samples, request.chunkOffset, samples.length);
         }
         out.collect(request);
         windowsEmitted.inc();

@@ -26,8 +26,13 @@ public class WindowRequest {
     public long startSample;
     /** Distance in samples from this window's start to the next one's. */
     public int hopSamples;
-    /** The window's samples at 16 kHz, always the configured window length. */
+    /**
+     * The window's samples at 16 kHz: the configured window length, or for a streaming model only its last hop and the
+     * model's context ({@link #chunkOffset} then says where they start in the window).
+     */
     public float[] samples;
+    /** Position of {@code samples[0]} in the window: 0, or window length minus chunk for a streaming model. */
+    public int chunkOffset;
     /**
      * Samples from the window start up to the end of the channel's timeline: the window length except on a final window
      * that ends before the window does, where the samples from here on are zero padding.
@@ -80,6 +85,7 @@ public class WindowRequest {
                 && startSample == other.startSample
                 && hopSamples == other.hopSamples
                 && validSamples == other.validSamples
+                && chunkOffset == other.chunkOffset
                 && finalWindow == other.finalWindow
                 && lastArrivalMs == other.lastArrivalMs
                 && streamStartMs == other.streamStartMs
