@@ -18,6 +18,7 @@ import torch
 from merit.components import SharedMoE
 from merit.config import MoEConfig, config_from_dict, tiny_config
 from merit.export import legacy_exporter
+from merit.streaming import StreamingEncoder, StreamingShape
 from merit.factory import build_model
 from merit.flops import count_flops
 
@@ -181,7 +182,14 @@ def bench_card(card_path: str, batches: List[int], reps: int) -> Dict:
         card = json.load(f)
     torch.manual_seed(0)
     model = build_model(config_from_dict(card["config"])).eval()
-    samples = int(card.get("window_seconds", 3.0) * card.get("sample_rate", 16000))
+    window_seconds = card.get("window_seconds", 3.0)
+    samples = int(window_seconds * card.get("sample_rate", 16000))
+    stream = card.get("streaming")
+    if stream:
+        # A streaming model's graph is its encoder: one call per window, on the hop and its context.
+        shape = StreamingShape(stream["hop_samples"], stream["context_samples"], stream["hops_per_window"],
+                               stream["lookahead_samples"], stream["overlap_samples"])
+        model, samples = StreamingEncoder(model, shape).eval(), shape.chunk
     one = torch.randn(1, samples, generator=torch.Generator().manual_seed(0))
     flops, by_op = count_flops(model, one)
     rows = []
@@ -194,14 +202,15 @@ def bench_card(card_path: str, batches: List[int], reps: int) -> Dict:
                 "batch": b,
                 "eager_ms": round(t["a_wall"], 2),
                 "eager_cpu_ms": round(t["a_cpu"], 2),
-                "audio_seconds_per_second": round(b * samples / 16000 / (t["a_wall"] / 1000), 1),
-                "audio_seconds_per_cpu_second": round(b * samples / 16000 / (t["a_cpu"] / 1000), 1),
+                "audio_seconds_per_second": round(b * window_seconds / (t["a_wall"] / 1000), 1),
+                "audio_seconds_per_cpu_second": round(b * window_seconds / (t["a_cpu"] / 1000), 1),
             }
         )
     return {
         "name": card.get("name"),
         "version": card.get("version"),
         "window_samples": samples,
+        "streaming": bool(stream),
         "weights": "random (seed 0); the card carries no weights",
         "flops_per_window": flops,
         "flops_by_op": by_op,

@@ -9,7 +9,7 @@ back from the graph's initializers instead of training again.
 How: the card's config builds the same module; every parameter is given a distinct integer value (exact in float32)
 and the module is exported with the same exporter. Each initializer of that probe export is then a copy of parameter
 elements (as is, transposed, or regrouped like the LSTM's gates), and its integers name which; the shipped graph's
-initializer of the same name gives those elements' trained values. One parameter is not a copy: torchaudio's
+initializer read by the same node inputs gives those elements' trained values. One parameter is not a copy: torchaudio's
 positional convolution is weight-normalised (weight = g · v / ||v||), which the exporter folds into one constant; it is
 recovered as v = that constant and g = its norm (the same weight).
 
@@ -36,6 +36,16 @@ from merit.factory import build_model, save_checkpoint
 
 def _initializers(path: str) -> Dict[str, np.ndarray]:
     return {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+
+
+def _counterparts(probe: Dict[str, np.ndarray], shipped_path: str) -> Dict[str, str]:
+    """Probe initializer -> the shipped graph's initializer with its values. Names agree, except where the exporter
+    merged initializers of equal values (an untrained model's LayerNorms are all ones): the merged name then survives
+    as the output of an Identity node that reads the kept one."""
+    graph = onnx.load(shipped_path).graph
+    kept = {i.name for i in graph.initializer}
+    alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity" and n.input[0] in kept}
+    return {name: name if name in kept else alias[name] for name in probe if name in kept or name in alias}
 
 
 def _weight_norm_pairs(model: nn.Module) -> List[Tuple[str, str, int]]:
@@ -87,18 +97,19 @@ def recover(onnx_path: str, card_path: str) -> Tuple[nn.Module, Dict]:
         probe_path = os.path.join(tmp, "probe.onnx")
         export_onnx(model, probe_path)
         probe = _initializers(probe_path)
+        counterpart = _counterparts(probe, onnx_path)
 
     flat = np.zeros(total, dtype=np.float32)
     seen = np.zeros(total, dtype=bool)
     for name, values in probe.items():
-        if values.dtype != np.float32 or name not in shipped:
+        if values.dtype != np.float32 or name not in counterpart:
             continue
         ids = values.astype(np.float64).ravel()
         integral = (np.abs(ids - np.round(ids)) < 0.4) & (np.round(ids) >= 1) & (np.round(ids) <= total)
         if not integral.all():
             continue  # a constant of the graph itself (DFT kernel, window, prosody statistics)
         index = np.round(ids).astype(np.int64) - 1
-        trained = shipped[name].astype(np.float32).ravel()
+        trained = shipped[counterpart[name]].astype(np.float32).ravel()
         if seen[index].any() and not np.array_equal(flat[index[seen[index]]], trained[seen[index]]):
             raise ValueError(f"initializer {name} disagrees with another copy of the same parameters")
         flat[index] = trained

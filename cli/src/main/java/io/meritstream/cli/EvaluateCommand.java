@@ -204,6 +204,16 @@ public final class EvaluateCommand implements Callable<Integer> {
         } catch (Exception e) {
             throw new CliException("cannot load the model (" + modelSpec + "): " + e.getMessage(), e);
         }
+        if (windowModel.streaming() != null) {
+            try {
+                windowModel.close();
+            } catch (Exception e) {
+                // nothing to keep: the command stops here
+            }
+            throw usage("--model " + model + " is a streaming model (its card has a 'streaming' section): this command"
+                    + " evaluates window models; compare a streaming model with its window model on calls with"
+                    + " model/merit/stream_eval.py (README, Throughput)");
+        }
         try (windowModel) {
             Evaluator evaluator =
                     new Evaluator(new WindowedInference(windowModel, windowing, batch), windowModel.classes());

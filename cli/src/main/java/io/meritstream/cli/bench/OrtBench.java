@@ -45,16 +45,20 @@ public final class OrtBench {
         }
     }
 
-    /** Batches of {@code windowSamples}-long synthetic speech windows through {@code model}, as the operator runs it. */
-    public static ModelResult model(WindowModel model, int[] batches, int windowSamples, Timing.Budget budget)
+    /**
+     * Batches of {@code inputSamples}-long synthetic speech inputs through {@code model}, as the operator runs it; each
+     * input counts as one window of {@code windowSeconds} of audio (a streaming encoder's input is shorter).
+     */
+    public static ModelResult model(
+            WindowModel model, int[] batches, int inputSamples, double windowSeconds, Timing.Budget budget)
             throws Exception {
         List<ModelPoint> points = new ArrayList<>();
         double agreement = Double.NaN;
-        double seconds = windowSamples / (double) SyntheticSpeech.SAMPLE_RATE;
+        double seconds = windowSeconds;
         for (int batch : batches) {
             float[][] input = new float[batch][];
             for (int b = 0; b < batch; b++) {
-                input[b] = SyntheticSpeech.generate(windowSamples, 1000 + b);
+                input[b] = SyntheticSpeech.generate(inputSamples, 1000 + b);
             }
             BatchOutput[] last = new BatchOutput[1];
             Timing.Result t = Timing.measure(() -> last[0] = model.run(input), budget);
