@@ -7,6 +7,7 @@ import io.meritstream.analytics.AnalyticsStage;
 import io.meritstream.conversation.ConversationStage;
 import io.meritstream.inference.Inference;
 import io.meritstream.session.WindowingConfig;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -148,6 +149,41 @@ class MeritStreamJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'conversation.state-ttl' (300000 ms) must exceed 'analytics.idle-timeout'");
         assertThat(env.getTransformations()).isEmpty();
+    }
+
+    @Test
+    void aStreamingModelRunsOnlyWithTheWindowingItWasExportedFor() throws Exception {
+        String model = Path.of(getClass()
+                        .getResource("/fixtures/streaming/sparse_merit_fixture_stream.onnx")
+                        .toURI())
+                .toString();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        MeritStreamJob.buildFromConfiguration(
+                Configuration.fromMap(Map.of("kafka.bootstrap-servers", "b:9092", "inference.model.path", model)), env);
+        assertThat(env.getTransformations()).isNotEmpty();
+        for (Map.Entry<String, String> wrong : Map.of(
+                        "windowing.hop", "500 ms",
+                        "windowing.window", "4 s",
+                        "windowing.early-first-window", "false")
+                .entrySet()) {
+            StreamExecutionEnvironment other = StreamExecutionEnvironment.getExecutionEnvironment();
+            assertThatThrownBy(() -> MeritStreamJob.buildFromConfiguration(
+                            Configuration.fromMap(Map.of(
+                                    "kafka.bootstrap-servers",
+                                    "b:9092",
+                                    "inference.model.path",
+                                    model,
+                                    wrong.getKey(),
+                                    wrong.getValue())),
+                            other))
+                    .as(wrong.getKey())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("streaming model")
+                    .hasMessageContaining(
+                            wrong.getKey().equals("windowing.early-first-window")
+                                    ? "windowing.early-first-window"
+                                    : "windowing.hop");
+        }
     }
 
     @Test
