@@ -46,10 +46,10 @@ PRESETS = {
     # frozen, ~25 min).
     "full": {"per_class": 1250, "dev_per_class": 15, "test_per_class": 30, "engine_per_class": 25, "train_mixtures": 1,
              "pretrain_steps": 800, "stage1": 600, "stage2": 900, "default_stage2": 2400, "batch": 8,
-             "reference_steps": 2000, "reference_batch": 16},
+             "reference_steps": 2000, "reference_batch": 16, "stream_steps": 600},
     "smoke": {"per_class": 4, "dev_per_class": 1, "test_per_class": 1, "engine_per_class": 1, "train_mixtures": 1,
               "pretrain_steps": 4, "stage1": 2, "stage2": 2, "default_stage2": 3, "batch": 2,
-              "reference_steps": 2, "reference_batch": 2},
+              "reference_steps": 2, "reference_batch": 2, "stream_steps": 2},
     # The paper's setting (see the module doc): AdamW 5e-5 with the SSL backbone at 0.5x, its CNN feature extractor
     # frozen throughout, 20 epochs (the first 5 with the whole backbone frozen), effective batch 32 (16 x 2
     # accumulated: fits a 40 GB GPU; --set batch=32 --set accumulate=1 on a larger one). Noise mixed on the fly from
@@ -72,6 +72,10 @@ REFERENCE = "merit-sparse-ref"
 # a reference it is REFERENCE's ordinary evaluation of those splits.
 REFERENCE_SETTINGS = (("ref5", 5, None), ("ref10", 10, None), ("angry10", 10, "angry"))
 EXPORTED = ("mtl-naive", "se-preproc", "merit-dense")
+# The default as a streaming model (merit.streaming): its SE head fine-tuned ("stream_steps") on crops of the encoder's
+# chunk, everything else frozen, then compared on calls with the default run by windows and exported beside it.
+STREAM = "merit-sparse-stream"
+STREAM_SHAPE = {"context": 0.48, "lookahead": 0.16, "overlap": 0.16}
 ABLATION = "merit-sparse-random"
 ABLATION_REF = "merit-sparse-stage1"
 # Besides the test split (unseen espeak-ng voices): the unseen engine (flite) and held-out real human neutral speech.
@@ -156,6 +160,30 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                        *hw_flags(hw, amp=False)),
                     out, [f"train-{REFERENCE}"])
 
+    def streaming_tasks() -> List[Task]:
+        stream_run = os.path.join(runs, STREAM, "final.pt")
+        shape = [a for k, v in STREAM_SHAPE.items() for a in (f"--{k}", str(v))]
+        evaluation = os.path.join(models_dir, "eval", "streaming.json")
+        return [
+            Task(f"train-{STREAM}", py("merit.train", "--name", STREAM, "--train", train_m, "--dev", dev_m,
+                                       "--out", os.path.join(runs, STREAM),
+                                       "--init-checkpoint", os.path.join(runs, REFERENCE, "final.pt"),
+                                       "--trainable", "se_head", "--lr", "1e-3",
+                                       "--crop-seconds", str(1.0 + STREAM_SHAPE["context"]), "--stage1-steps", "0",
+                                       "--stage2-steps", str(p["stream_steps"]), "--batch-size", str(p["batch"]),
+                                       "--seed", str(train_seed), *hw_flags(hw)),
+                 stream_run, [f"train-{REFERENCE}"]),
+            Task(f"eval-{STREAM}", py("merit.stream_eval", "--checkpoint", stream_run,
+                                      "--window", os.path.join(runs, REFERENCE, "final.pt"), *shape,
+                                      "--manifest", *[os.path.join(c, f"{s}.jsonl") for s in ("test", *EXTRA_SPLITS)],
+                                      "--out", evaluation),
+                 os.path.join(models_dir, "eval", "streaming.md"), [f"train-{STREAM}"]),
+            Task(f"export-{STREAM}", py("merit.streaming", "--checkpoint", stream_run, "--name", STREAM, *shape,
+                                        "--evaluation", os.path.join(models_dir, "eval", "streaming-*.json"),
+                                        "--out", models_dir, "--done", os.path.join(work, "export-stream.done")),
+                 os.path.join(work, "export-stream.done"), [f"eval-{STREAM}"]),
+        ]
+
     init = ["--backbone-init", backbone]
     tasks = [
         Task("corpus", py("merit.data.corpus", "--out", c, "--seed", str(seed), "--per-class", str(p["per_class"]),
@@ -179,6 +207,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                       *hw_flags(hw)),
              os.path.join(runs, REFERENCE, "final.pt"), [f"train-{DEFAULT}"]),
         *evaluate_all(REFERENCE, f"train-{REFERENCE}"),
+        *streaming_tasks(),
         *[evaluate_reference(split, *setting) for split in EXTRA_SPLITS for setting in REFERENCE_SETTINGS],
         train("se-preproc-se", "se_only", ["pretrain"], *init),
         train("se-preproc-ser", "ser_only", ["train-se-preproc-se"], *init,
@@ -212,7 +241,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                           os.path.join(models_dir, "eval", "fix_ablations.md"),
                           [f"eval-{n}{sfx}" for n in names for sfx in ("", "@test-engine", "@human")]))
     evals = [t.name for t in tasks if t.name.startswith("eval-") and not t.name.startswith(("eval-fix-", "eval-reference-"))
-             and "stage1@" not in t.name]
+             and "stage1@" not in t.name and t.name != f"eval-{STREAM}"]
     per_split = {split: [os.path.join(ev, split, f"{n}.json") for n in [*COMPARED, DEFAULT, REFERENCE]]
                  for split in EXTRA_SPLITS}
     reference_results = [os.path.join(ev, split, f"{REFERENCE}.json") for split in EXTRA_SPLITS] + [

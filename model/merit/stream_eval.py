@@ -11,6 +11,9 @@ A test manifest's items are utterances of 2-4 s; the job sees calls. Consecutive
 - streaming: hops of 1 s with `--context` before them, the emotion of the window ending with each hop pooled over
   its last 3 hops' frames, the enhanced hops cross-faded over `--overlap`.
 
+`--window CKPT` runs the window side with another checkpoint: a model fine-tuned for streaming against the one it
+came from.
+
 An item's emotion is the mean of the probabilities of the windows that end in it (or up to half a hop after it), as
 `bin/merit evaluate` averages an item's windows; its SSNR / STOI are taken on its stretch of the call's enhanced
 signal. Differences (streaming minus window) come with 95 % intervals from a bootstrap over calls.
@@ -56,8 +59,12 @@ def item_emotion(probs: List[np.ndarray], hop: int, start: int, end: int) -> np.
     return np.mean(inside or [probs[min(len(probs) - 1, end // hop)]], 0)
 
 
-def evaluate(ckpt: str, manifest: str, shape: StreamingShape, per_call: int, limit=None, log=print) -> Dict:
+def evaluate(ckpt: str, manifest: str, shape: StreamingShape, per_call: int, limit=None, log=print,
+             window_ckpt: str = None) -> Dict:
+    """`ckpt` both ways, or streamed against `window_ckpt` run by windows (a model fine-tuned for streaming against
+    the one it came from)."""
     model, cfg, _, _ = load_checkpoint(ckpt)
+    window_model = load_checkpoint(window_ckpt)[0] if window_ckpt else model
     classes = list(cfg.ser.classes)
     root = os.path.dirname(os.path.abspath(manifest))
     with open(manifest) as f:
@@ -72,7 +79,7 @@ def evaluate(ckpt: str, manifest: str, shape: StreamingShape, per_call: int, lim
         bounds = np.cumsum([0] + [len(x) for x in noisy])
         x = np.concatenate(noisy)
         streamed = stream_waveform(model, torch.from_numpy(x)[None], shape)
-        ways = {"window": window_path(model, x, window, shape.hop),
+        ways = {"window": window_path(window_model, x, window, shape.hop),
                 "streaming": (streamed.enhanced[0].numpy(),
                               [torch.softmax(lg[0], -1).numpy() for lg in streamed.window_logits])}
         for i, r in enumerate(group):
@@ -84,7 +91,8 @@ def evaluate(ckpt: str, manifest: str, shape: StreamingShape, per_call: int, lim
                              **se_item_metrics(clean[i], noisy[i], enhanced[a:b])}
             items.append(item)
         log(f"[stream_eval] {len(items)}/{len(recs)} items, {time.time() - t0:.0f} s")
-    return {"manifest": os.path.abspath(manifest), "checkpoint": os.path.abspath(ckpt), "per_call": per_call,
+    return {"manifest": os.path.abspath(manifest), "checkpoint": os.path.abspath(ckpt),
+            "window_checkpoint": os.path.abspath(window_ckpt or ckpt), "per_call": per_call,
             "shape": shape._asdict(), "summary": summarise(items, len(classes)), "items": items}
 
 
@@ -132,7 +140,8 @@ def markdown(results: List[Dict]) -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="merit.stream_eval", description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help="the model streamed (and run by windows, without --window)")
+    p.add_argument("--window", help="another checkpoint for the window side (the model a streaming one came from)")
     p.add_argument("--manifest", required=True, nargs="+")
     p.add_argument("--context", type=float, default=0.48, help="seconds of left context per hop")
     p.add_argument("--lookahead", type=float, default=0.16, help="seconds the enhanced hop ends before the chunk")
@@ -147,7 +156,7 @@ def main(argv=None) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     results = []
     for manifest in args.manifest:
-        res = evaluate(args.checkpoint, manifest, shape, args.per_call, args.limit)
+        res = evaluate(args.checkpoint, manifest, shape, args.per_call, args.limit, window_ckpt=args.window)
         stem = os.path.splitext(os.path.basename(manifest))[0]
         with open(f"{os.path.splitext(args.out)[0]}-{stem}.json", "w") as f:
             json.dump(res, f, indent=1)

@@ -211,35 +211,49 @@ def export_streaming(model: SparseMerit, shape: StreamingShape, out_dir: str, na
 
 
 def main(argv=None) -> None:
-    """Exports a shipped window model as a streaming model, its weights read back from the graph (merit.recover)."""
+    """Exports a model as a streaming model: a checkpoint, or a shipped window model whose weights are read back from
+    its graph (merit.recover)."""
     import argparse
     import glob
     import json
     import os
 
+    from merit.factory import load_checkpoint
     from merit.recover import recover
 
     p = argparse.ArgumentParser(prog="merit.streaming", description=main.__doc__)
-    p.add_argument("--model", required=True, help="the window model's graph (its card beside it)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a window model's graph (its card beside it), its weights read back from it")
+    src.add_argument("--checkpoint", help="a trained checkpoint (a model fine-tuned for streaming)")
     p.add_argument("--name", required=True, help="name of the streaming model (NAME.onnx, NAME.ser.onnx, NAME.json)")
     p.add_argument("--context", type=float, default=0.48)
     p.add_argument("--lookahead", type=float, default=0.16)
     p.add_argument("--overlap", type=float, default=0.16)
     p.add_argument("--evaluation", help="merit.stream_eval's JSON files (a glob) to put into the card's metrics")
     p.add_argument("--out", required=True)
+    p.add_argument("--done", help="marker file written at the end (merit.recipe)")
+    p.add_argument("--provenance", help="where the checkpoint's weights came from, for the card's data")
     args = p.parse_args(argv)
-    model, card = recover(args.model, os.path.splitext(args.model)[0] + ".json")
+    if args.model:
+        model, card = recover(args.model, os.path.splitext(args.model)[0] + ".json")
+        metrics = {"window_model": card.get("metrics")}
+        data = {"weights": f"{os.path.basename(args.model)} (sha256 {card['sha256']}), read back by merit.recover and "
+                           "verified by exporting them again", "window_model_data": card.get("data")}
+    else:
+        model, _, data, _ = load_checkpoint(args.checkpoint)
+        data = {"provenance": args.provenance, "training": data} if args.provenance else data
+        metrics = {}
     cfg = model.cfg
     shape = StreamingShape.of(cfg.sample_rate, cfg.window_seconds, cfg.hop_seconds, args.context, args.lookahead,
                               args.overlap)
-    metrics = {"window_model": card.get("metrics")}
     for path in sorted(glob.glob(args.evaluation)) if args.evaluation else []:
         with open(path) as f:
             res = json.load(f)
         metrics[os.path.splitext(os.path.basename(res["manifest"]))[0]] = res["summary"]
-    data = {"weights": f"{os.path.basename(args.model)} (sha256 {card['sha256']}), read back by merit.recover and "
-                       "verified by exporting them again", "window_model_data": card.get("data")}
     print(json.dumps(export_streaming(model, shape, args.out, args.name, data, metrics)))
+    if args.done:
+        with open(args.done, "w") as f:
+            f.write(args.name + "\n")
 
 
 if __name__ == "__main__":
