@@ -173,7 +173,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                                        "--stage2-steps", str(p["stream_steps"]), "--batch-size", str(p["batch"]),
                                        "--seed", str(train_seed), *hw_flags(hw)),
                  stream_run, [f"train-{REFERENCE}"]),
-            Task(f"eval-{STREAM}", py("merit.stream_eval", "--checkpoint", stream_run,
+            Task(f"compare-{STREAM}", py("merit.stream_eval", "--checkpoint", stream_run,
                                       "--window", os.path.join(runs, REFERENCE, "final.pt"), *shape,
                                       "--manifest", *[os.path.join(c, f"{s}.jsonl") for s in ("test", *EXTRA_SPLITS)],
                                       "--out", evaluation),
@@ -181,7 +181,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
             Task(f"export-{STREAM}", py("merit.streaming", "--checkpoint", stream_run, "--name", STREAM, *shape,
                                         "--evaluation", os.path.join(models_dir, "eval", "streaming-*.json"),
                                         "--out", models_dir, "--done", os.path.join(work, "export-stream.done")),
-                 os.path.join(work, "export-stream.done"), [f"eval-{STREAM}"]),
+                 os.path.join(work, "export-stream.done"), [f"compare-{STREAM}"]),
         ]
 
     init = ["--backbone-init", backbone]
@@ -241,7 +241,7 @@ def build_tasks(work: str, models_dir: str, p: Dict, seed: int, train_seed: int 
                           os.path.join(models_dir, "eval", "fix_ablations.md"),
                           [f"eval-{n}{sfx}" for n in names for sfx in ("", "@test-engine", "@human")]))
     evals = [t.name for t in tasks if t.name.startswith("eval-") and not t.name.startswith(("eval-fix-", "eval-reference-"))
-             and "stage1@" not in t.name and t.name != f"eval-{STREAM}"]
+             and "stage1@" not in t.name]
     per_split = {split: [os.path.join(ev, split, f"{n}.json") for n in [*COMPARED, DEFAULT, REFERENCE]]
                  for split in EXTRA_SPLITS}
     reference_results = [os.path.join(ev, split, f"{REFERENCE}.json") for split in EXTRA_SPLITS] + [

@@ -1,7 +1,7 @@
 """The recipe's stage graph (what `merit.recipe` would run), checked without running it."""
 import pytest
 
-from merit.recipe import REFERENCE, REFERENCE_SETTINGS, COMPARED, DEFAULT, PRESETS, build_tasks
+from merit.recipe import REFERENCE, REFERENCE_SETTINGS, COMPARED, DEFAULT, PRESETS, STREAM, build_tasks
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -44,6 +44,16 @@ def test_report_covers_every_evaluation_and_the_exports_are_the_four_committed_m
     default = tasks["export-default"].cmd
     assert _arg(default, "--name") == "merit-sparse" and f"/w/runs/{REFERENCE}/final.pt" in default
     assert sorted(exported + ["merit-sparse"]) == sorted(COMPARED)
+
+
+def test_the_streaming_model_is_the_default_fine_tuned_compared_with_it_and_exported():
+    tasks = {t.name: t for t in build_tasks("/w", "/m", PRESETS["full"], seed=1)}
+    train, compare, export = tasks[f"train-{STREAM}"], tasks[f"compare-{STREAM}"], tasks[f"export-{STREAM}"]
+    assert train.deps == [f"train-{REFERENCE}"] and _arg(train.cmd, "--init-checkpoint") == f"/w/runs/{REFERENCE}/final.pt"
+    assert _arg(train.cmd, "--trainable") == "se_head" and _arg(train.cmd, "--crop-seconds") == "1.48"
+    assert _arg(compare.cmd, "--window") == f"/w/runs/{REFERENCE}/final.pt" and compare.deps == [f"train-{STREAM}"]
+    assert _arg(compare.cmd, "--context") == _arg(export.cmd, "--context") == "0.48"
+    assert export.deps == [f"compare-{STREAM}"] and _arg(export.cmd, "--out") == "/m"
 
 
 def test_the_default_gains_the_speaker_reference_on_top_of_the_long_run_and_is_scored_with_and_without_it():
