@@ -1,10 +1,12 @@
 """Streaming inference: each hop of audio goes through the model once, not once per window that holds it.
 
 The job's windows are 3 s long every 1 s, so window inference runs every second of audio through the model three
-times. Here a trained model (unchanged weights) is split in two graphs:
+times. Here a trained model is split in two graphs (its weights as they are; the shipped one also has its SE head
+fine-tuned on chunks, see merit.recipe's train-merit-sparse-stream):
 
 - `StreamingEncoder`: one hop of new audio plus `context` samples before it, `chunk` [B, C + H] ->
-  `enhanced` [B, H] (the hop's enhanced audio: no overlap-add), `ser_frames` [B, F, D] (the SER experts' features of
+  `enhanced` [B, H + X] (the hop's enhanced audio, ending `lookahead` R samples before the chunk and starting `overlap`
+  X before the hop, for a cross-fade with the previous one), `ser_frames` [B, F, D] (the SER experts' features of
   the hop's F = H / 320 SSL frames), `frame_db` [B, F] (those frames' input level), `routing_se` / `routing_ser`
   [B, F]. This is nearly all the work (backbone, experts, SE head), on (C + H) / W of the window's samples.
 - `StreamingClassifier`: the cached `ser_frames` / `frame_db` of the window's last K = W / H hops, [B, K·F, ...], plus
@@ -16,8 +18,9 @@ past it (400-sample receptive field, 320 hop), so each hop contributes the previ
 F - 1; the K hops of a window then hold F·K frames, one more than the window (starting 20 ms before it).
 
 What changes against window inference is the context each frame is computed with: the backbone's attention and the
-SE head's BLSTM see C + H samples instead of W, and the SE head no longer averages three estimates of each sample.
-`stream_waveform` runs a whole utterance this way for the evaluation (`merit.evaluate --streaming CONTEXT`).
+SE head's BLSTM see C + H samples (the front end's GroupNorm normalises over them), and the SE head no longer averages
+three estimates of each sample.
+`stream_waveform` runs a whole call this way for the evaluation (`merit.stream_eval`).
 """
 from typing import List, NamedTuple, Optional, Tuple
 
