@@ -233,11 +233,7 @@ public final class MeritModel implements AutoCloseable {
                     throw new IllegalArgumentException(
                             "speaker reference has " + ref.weight().length + " rows for a batch of " + batch);
                 }
-                feeds.put(PROSODY, OnnxTensor.createTensor(env, ref.prosody()));
-                feeds.put(SPEAKER_REF, OnnxTensor.createTensor(env, ref.speakerRef()));
-                feeds.put(
-                        SPEAKER_REF_WEIGHT,
-                        OnnxTensor.createTensor(env, FloatBuffer.wrap(ref.weight()), new long[] {batch}));
+                putReference(env, ref, feeds);
             }
             return run(feeds, batch, runOptions);
         } finally {
@@ -247,6 +243,16 @@ public final class MeritModel implements AutoCloseable {
                 }
             });
         }
+    }
+
+    /** The speaker-reference inputs of a batch as the graphs' three feeds (this model's, or a streaming classifier's). */
+    static void putReference(OrtEnvironment env, SpeakerReferenceInputs ref, Map<String, OnnxTensor> feeds)
+            throws OrtException {
+        feeds.put(PROSODY, OnnxTensor.createTensor(env, ref.prosody()));
+        feeds.put(SPEAKER_REF, OnnxTensor.createTensor(env, ref.speakerRef()));
+        feeds.put(
+                SPEAKER_REF_WEIGHT,
+                OnnxTensor.createTensor(env, FloatBuffer.wrap(ref.weight()), new long[] {ref.weight().length}));
     }
 
     private MeritOutput run(Map<String, OnnxTensor> feeds, int batch, OrtSession.RunOptions runOptions)

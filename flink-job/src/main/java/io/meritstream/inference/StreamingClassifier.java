@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -150,13 +151,11 @@ public final class StreamingClassifier implements AutoCloseable {
                 }));
             }
             if (spec.speakerReference()) {
-                SpeakerReferenceInputs ref = SpeakerReferenceInputs.of(
-                        java.util.List.of(new SpeakerReferenceInputs.Row(prosody, speakerRef, speakerRefWeight)));
-                feeds.put(MeritModel.PROSODY, OnnxTensor.createTensor(env, ref.prosody()));
-                feeds.put(MeritModel.SPEAKER_REF, OnnxTensor.createTensor(env, ref.speakerRef()));
-                feeds.put(
-                        MeritModel.SPEAKER_REF_WEIGHT,
-                        OnnxTensor.createTensor(env, FloatBuffer.wrap(ref.weight()), new long[] {1}));
+                MeritModel.putReference(
+                        env,
+                        SpeakerReferenceInputs.of(
+                                List.of(new SpeakerReferenceInputs.Row(prosody, speakerRef, speakerRefWeight))),
+                        feeds);
             }
             try (OrtSession.Result result = session.run(feeds)) {
                 FloatBuffer logits =
