@@ -14,6 +14,7 @@ import io.meritstream.inference.SpeakerReferenceInputs;
 import io.meritstream.inference.WindowModel;
 import io.meritstream.session.WindowingConfig;
 import java.io.BufferedWriter;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -198,21 +199,16 @@ public final class EvaluateCommand implements Callable<Integer> {
                     + OrtModelLoader.DEFAULT_MODEL_RESOURCE + "); pass --model PATH to an exported .onnx with its"
                     + " .json model card beside it");
         }
+        if (streamingModel(modelSpec)) {
+            throw usage("--model " + model + " is a streaming model (its card has a 'streaming' section): this command"
+                    + " evaluates window models; compare a streaming model with its window model on calls with"
+                    + " model/merit/stream_eval.py (README, Throughput)");
+        }
         WindowModel windowModel;
         try {
             windowModel = new OrtModelLoader().load(modelSpec);
         } catch (Exception e) {
             throw new CliException("cannot load the model (" + modelSpec + "): " + e.getMessage(), e);
-        }
-        if (windowModel.streaming() != null) {
-            try {
-                windowModel.close();
-            } catch (Exception e) {
-                // nothing to keep: the command stops here
-            }
-            throw usage("--model " + model + " is a streaming model (its card has a 'streaming' section): this command"
-                    + " evaluates window models; compare a streaming model with its window model on calls with"
-                    + " model/merit/stream_eval.py (README, Throughput)");
         }
         try (windowModel) {
             Evaluator evaluator =
@@ -291,6 +287,15 @@ public final class EvaluateCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
+    }
+
+    /** Whether the model's card declares a streaming model; read before the graph is loaded. */
+    private static boolean streamingModel(ModelSpec spec) {
+        try {
+            return OrtModelLoader.card(spec).isStreaming();
+        } catch (IOException | RuntimeException e) {
+            return false; // the load below reports what is wrong with the model and its card
+        }
     }
 
     private WindowingConfig windowing() {
