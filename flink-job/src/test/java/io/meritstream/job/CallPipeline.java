@@ -259,6 +259,27 @@ final class CallPipeline {
         return flink;
     }
 
+    /**
+     * One channel's enhanced audio covers its call once and in order: seq continuous from 0, each chunk starting where
+     * the last ended, at 16 kHz, the last one marked end of stream, as many samples as went in.
+     */
+    static void assertEnhancedAudioCoversTheCall(String channel, List<EnhancedAudioChunk> chunks, int samples) {
+        long at = 0;
+        for (int seq = 0; seq < chunks.size(); seq++) {
+            EnhancedAudioChunk chunk = chunks.get(seq);
+            assertThat(chunk.getSeq())
+                    .as("%s: enhanced-audio seq continuous from 0", channel)
+                    .isEqualTo(seq);
+            assertThat(chunk.getStartSample())
+                    .as("%s chunk %d start", channel, seq)
+                    .isEqualTo(at);
+            assertThat(chunk.getSampleRate()).isEqualTo(RATE);
+            assertThat(chunk.getEndOfStream()).isEqualTo(seq == chunks.size() - 1);
+            at += chunk.getPayload().remaining() / 2;
+        }
+        assertThat(at).as("%s: enhanced samples = input samples", channel).isEqualTo(samples);
+    }
+
     static Path fixtureModel() throws Exception {
         return Path.of(CallPipeline.class
                 .getResource("/fixtures/sparse_merit_fixture.onnx")

@@ -134,20 +134,7 @@ class EndToEndITCase {
                     .isEqualTo(channelAlerts.size() / 2);
 
             List<EnhancedAudioChunk> chunks = enhanced.get(channel);
-            long at = 0;
-            for (int seq = 0; seq < chunks.size(); seq++) {
-                EnhancedAudioChunk chunk = chunks.get(seq);
-                assertThat(chunk.getSeq())
-                        .as("%s: enhanced-audio seq continuous from 0", channel)
-                        .isEqualTo(seq);
-                assertThat(chunk.getStartSample())
-                        .as("%s chunk %d start", channel, seq)
-                        .isEqualTo(at);
-                assertThat(chunk.getSampleRate()).isEqualTo(CallPipeline.RATE);
-                assertThat(chunk.getEndOfStream()).isEqualTo(seq == chunks.size() - 1);
-                at += chunk.getPayload().remaining() / 2;
-            }
-            assertThat(at).as("%s: enhanced samples = input samples", channel).isEqualTo(samples);
+            CallPipeline.assertEnhancedAudioCoversTheCall(channel, chunks, samples);
             CallPipeline.writeWav(Path.of("target", "e2e", call.id() + "." + channel + ".enhanced.wav"), chunks);
         }
 

@@ -69,14 +69,7 @@ class StreamingModelITCase {
             List<EnhancedAudioChunk> chunks = out.enhancedAudio().stream()
                     .filter(c -> c.getChannel().equals(channel))
                     .toList();
-            long at = 0;
-            for (EnhancedAudioChunk chunk : chunks) {
-                assertThat(chunk.getStartSample())
-                        .as("%s: chunks in order, no gap", channel)
-                        .isEqualTo(at);
-                at += chunk.getPayload().remaining() / 2;
-            }
-            assertThat(at).as("%s: enhanced samples = input samples", channel).isEqualTo(samples);
+            CallPipeline.assertEnhancedAudioCoversTheCall(channel, chunks, samples);
             Files.createDirectories(Path.of("target", "e2e"));
             CallPipeline.writeWav(Path.of("target", "e2e", "stream." + channel + ".enhanced.wav"), chunks);
         }
