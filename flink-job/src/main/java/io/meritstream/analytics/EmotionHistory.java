@@ -10,11 +10,9 @@ package io.meritstream.analytics;
 public class EmotionHistory {
     /** Window index of the newest hop held; -1 before the first. */
     public long lastIndex = -1;
-    /** Hops held, at most the model's hops per window. */
-    public int hops;
     /** SER features of the hops held, frame-major, oldest hop first. */
     public float[] frames = new float[0];
-    /** Their frames' levels in dB. */
+    /** Their frames' levels in dB (one per frame, so its length says how many frames are held). */
     public float[] frameDb = new float[0];
 
     public EmotionHistory() {}
@@ -27,10 +25,12 @@ public class EmotionHistory {
     int push(long index, float[] hopFrames, float[] hopDb, int hopsPerWindow) {
         int frameCount = hopDb.length;
         int width = hopFrames.length / Math.max(1, frameCount);
-        if (index != lastIndex + 1 || hops == 0 || frameDb.length != hops * frameCount) {
-            hops = 0;
-        }
-        int keep = Math.min(hops, hopsPerWindow - 1);
+        // A run continues only from the previous window, with hops of the same shape.
+        boolean continues = index == lastIndex + 1
+                && frameDb.length % Math.max(1, frameCount) == 0
+                && frames.length == frameDb.length * width;
+        int held = continues ? frameDb.length / Math.max(1, frameCount) : 0;
+        int keep = Math.min(held, hopsPerWindow - 1);
         float[] newFrames = new float[(keep + 1) * frameCount * width];
         float[] newDb = new float[(keep + 1) * frameCount];
         System.arraycopy(frames, frames.length - keep * frameCount * width, newFrames, 0, keep * frameCount * width);
@@ -39,14 +39,12 @@ public class EmotionHistory {
         System.arraycopy(hopDb, 0, newDb, keep * frameCount, frameCount);
         frames = newFrames;
         frameDb = newDb;
-        hops = keep + 1;
         lastIndex = index;
-        return hops * frameCount;
+        return newDb.length;
     }
 
     /** Forgets the hops held: window {@code index} brought none. */
     void breakAt(long index) {
-        hops = 0;
         frames = new float[0];
         frameDb = new float[0];
         lastIndex = index;
@@ -54,6 +52,6 @@ public class EmotionHistory {
 
     @Override
     public String toString() {
-        return "EmotionHistory{last=" + lastIndex + ", hops=" + hops + ", frames=" + frameDb.length + "}";
+        return "EmotionHistory{last=" + lastIndex + ", frames=" + frameDb.length + "}";
     }
 }
