@@ -31,7 +31,7 @@ from merit.data.audio import read_wav
 from merit.evaluate import paired_bootstrap
 from merit.factory import load_checkpoint
 from merit.metrics import f1_scores, se_item_metrics
-from merit.streaming import StreamingShape, stream_waveform
+from merit.streaming import StreamingShape, overlap_add, stream_waveform
 
 
 @torch.no_grad()
@@ -41,16 +41,12 @@ def window_path(model, x: np.ndarray, window: int, hop: int):
     hops = -(-n // hop)
     padded = np.zeros(window - hop + hops * hop, np.float32)
     padded[window - hop:window - hop + n] = x
-    num = np.zeros(len(padded))
-    den = np.zeros(len(padded))
-    weight = np.sin(np.pi * (np.arange(window) + 0.5) / window) ** 2
-    probs = []
+    enhanced, probs = [], []
     for k in range(hops):
         out = model(torch.from_numpy(padded[k * hop:k * hop + window])[None])
         probs.append(torch.softmax(out.emotion_logits[0], -1).numpy())
-        num[k * hop:k * hop + window] += weight * out.enhanced[0].numpy()
-        den[k * hop:k * hop + window] += weight
-    return (num / den)[window - hop:window - hop + n].astype(np.float32), probs
+        enhanced.append(out.enhanced)
+    return overlap_add(enhanced, hop)[0, window - hop:window - hop + n].numpy().astype(np.float32), probs
 
 
 def item_emotion(probs: List[np.ndarray], hop: int, start: int, end: int) -> np.ndarray:

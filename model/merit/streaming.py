@@ -107,6 +107,19 @@ class StreamOutput(NamedTuple):
     window_logits: List[Tensor]  # one [B, C] per hop: the window that ends with it
 
 
+def overlap_add(pieces: List[Tensor], hop: int) -> Tensor:
+    """Equal-length pieces [B, S], piece k at timeline position k · hop -> [B, (K - 1) · hop + S]: each weighted by
+    sin²(π (n + ½) / S) and divided by the weights that reached each sample, as the job's analytics overlap-adds."""
+    b, span = pieces[0].shape
+    weight = torch.sin(torch.pi * (torch.arange(span) + 0.5) / span) ** 2
+    num = torch.zeros(b, (len(pieces) - 1) * hop + span)
+    den = torch.zeros(num.shape[1])
+    for k, piece in enumerate(pieces):
+        num[:, k * hop:k * hop + span] += weight * piece
+        den[k * hop:k * hop + span] += weight
+    return num / den
+
+
 @torch.no_grad()
 def stream_waveform(model: SparseMerit, waveform: Tensor, shape: StreamingShape,
                     reference: Optional[ReferenceInputs] = None) -> StreamOutput:
@@ -117,22 +130,17 @@ def stream_waveform(model: SparseMerit, waveform: Tensor, shape: StreamingShape,
     hops = max(1, -(-(n + shape.lookahead) // shape.hop))
     padded = torch.zeros(b, shape.context + hops * shape.hop, dtype=waveform.dtype)
     padded[:, shape.context:shape.context + n] = waveform
-    frames, dbs, logits = [], [], []
-    # Timeline of the enhanced output, from -R - X: each hop's H + X samples cross-faded by sin^2 weights.
-    span = shape.hop + shape.overlap
-    weight = torch.sin(torch.pi * (torch.arange(span) + 0.5) / span) ** 2
-    num = torch.zeros(b, hops * shape.hop + shape.overlap)
-    den = torch.zeros(hops * shape.hop + shape.overlap)
+    enhanced, frames, dbs, logits = [], [], [], []
     for k in range(hops):
         start = k * shape.hop
         out = encoder(padded[:, start:start + shape.chunk])
-        num[:, start:start + span] += weight * out[0]
-        den[start:start + span] += weight
+        enhanced.append(out[0])
         frames = (frames + [out[1]])[-shape.hops_per_window:]
         dbs = (dbs + [out[2]])[-shape.hops_per_window:]
         logits.append(classifier(torch.cat(frames, 1), torch.cat(dbs, 1), *(reference or ())))
+    # The cross-faded hops' timeline starts R + X before the call.
     skip = shape.lookahead + shape.overlap
-    return StreamOutput((num / den)[:, skip:skip + n], logits)
+    return StreamOutput(overlap_add(enhanced, shape.hop)[:, skip:skip + n], logits)
 
 
 
